@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SubscriptionsConfig(AppConfig):
+    name = "apps.subscriptions"
+    verbose_name = "Subscriptions"
