@@ -92,7 +92,8 @@ def link_subscription(subscriber, stripe_subscription) -> LinkResult:
         )
         current = locked.subscription
         if current is not None and current.id == subscription_id:
-            subscriber.subscription, subscriber.customer_id = current, locked.customer_id
+            subscriber.subscription = current
+            subscriber.customer_id = locked.customer_id
             return LinkResult(subscriber, current, changed=False)
         data = _retrieve_subscription(stripe_subscription)
         subscription = Subscription.sync_from_stripe_data(

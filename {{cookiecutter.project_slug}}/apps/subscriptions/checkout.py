@@ -1,0 +1,174 @@
+"""Stripe Checkout: starting a subscription and completing it on return."""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+import stripe
+from django.conf import settings
+from djstripe.models import Customer
+from djstripe.settings import djstripe_settings
+
+from .portal import create_portal_session
+from .selectors import get_checkout_price, is_active_status, stripe_id
+from .stripe_api import stripe_options
+from .subscribers import (
+    subscriber_display_name,
+    subscriber_from_reference,
+    subscriber_reference,
+)
+from .sync import link_subscription
+
+logger = logging.getLogger(__name__)
+
+PAID_STATUSES = ("paid", "no_payment_required")
+
+
+class InvalidPrice(Exception):
+    """The price is not an active price of a product in `ACTIVE_PRODUCTS`."""
+
+
+class CheckoutSessionNotFound(Exception):
+    """No Checkout session with that id belongs to this subscriber."""
+
+
+@dataclass
+class CheckoutRedirect:
+    url: str
+    to_portal: bool = False
+
+
+class CheckoutOutcome(StrEnum):
+    PROVISIONED = "provisioned"
+    ALREADY_PROVISIONED = "already_provisioned"
+    NOT_PAID = "not_paid"
+
+
+@dataclass
+class CheckoutResult:
+    outcome: CheckoutOutcome
+    subscriber: object
+    subscription: object = None
+
+
+def get_or_create_customer(subscriber, email: str = "") -> Customer:
+    """The subscriber's dj-stripe Customer, created in Stripe the first time."""
+    if subscriber.customer_id is not None:
+        return subscriber.customer
+    livemode = djstripe_settings.STRIPE_LIVE_MODE
+    customer = Customer.objects.filter(subscriber=subscriber, livemode=livemode).first()
+    if customer is None:
+        reference = subscriber_reference(subscriber)
+        # A double click creates one Stripe customer, not two.
+        key = hashlib.sha256(f"{reference}:{email}:{livemode}".encode()).hexdigest()
+        data = stripe.Customer.create(
+            email=email or getattr(subscriber, "email", "") or None,
+            name=subscriber_display_name(subscriber) or None,
+            metadata={
+                djstripe_settings.SUBSCRIBER_CUSTOMER_KEY: str(subscriber.pk),
+                "subscriber": reference,
+            },
+            **stripe_options(idempotency_key=f"kit-customer-{key}"),
+        )
+        customer = Customer.sync_from_stripe_data(
+            data, api_key=stripe_options()["api_key"]
+        )
+        if customer.subscriber_id != subscriber.pk:
+            customer.subscriber = subscriber
+            customer.save(update_fields=["subscriber"])
+    subscriber.customer = customer
+    subscriber.save(update_fields=["customer"])
+    return customer
+
+
+def _find_live_subscription(customer: Customer):
+    """A subscription Stripe already counts as active for this customer, if any."""
+    listing = stripe.Subscription.list(
+        customer=customer.id, status="all", limit=10, **stripe_options()
+    )
+    return next((s for s in listing.data if is_active_status(s.get("status"))), None)
+
+
+def start_checkout(
+    subscriber,
+    price_id,
+    *,
+    email: str,
+    success_url: str,
+    cancel_url: str,
+    return_url: str,
+) -> CheckoutRedirect:
+    """Where to send a subscriber who asked for this price: Checkout, or the portal.
+
+    `success_url` must contain `{CHECKOUT_SESSION_ID}`. A subscriber who already
+    pays is sent to the portal: never a second subscription.
+    """
+    price = get_checkout_price(price_id)
+    if price is None:
+        raise InvalidPrice(price_id)
+    if subscriber.has_active_subscription():
+        return CheckoutRedirect(create_portal_session(subscriber, return_url), True)
+    customer = get_or_create_customer(subscriber, email)
+    live = _find_live_subscription(customer)
+    if live is not None:
+        # Paid in another tab, webhook not here yet: link it rather than sell twice.
+        link_subscription(subscriber, live)
+        return CheckoutRedirect(create_portal_session(subscriber, return_url), True)
+    quantity = subscriber.get_quantity() if settings.SUBSCRIPTIONS_PER_SEAT else 1
+    reference = subscriber_reference(subscriber)
+    session = stripe.checkout.Session.create(
+        mode="subscription",
+        customer=customer.id,
+        client_reference_id=reference,
+        line_items=[{"price": price.id, "quantity": quantity}],
+        metadata={"subscriber": reference},
+        subscription_data={"metadata": {"subscriber": reference}},
+        success_url=success_url,
+        cancel_url=cancel_url,
+        **stripe_options(),
+    )
+    return CheckoutRedirect(session.url)
+
+
+def subscriber_from_session(session):
+    """The subscriber a Checkout session (object or event dict) was opened for."""
+    reference = session.get("client_reference_id") or (
+        session.get("metadata") or {}
+    ).get("subscriber")
+    return subscriber_from_reference(reference)
+
+
+def session_is_paid(session) -> bool:
+    return (
+        session.get("mode") == "subscription"
+        and session.get("status") == "complete"
+        and session.get("payment_status") in PAID_STATUSES
+        and bool(session.get("subscription"))
+    )
+
+
+def complete_checkout_session(session_id, subscriber=None) -> CheckoutResult:
+    """Provision the subscription of a completed Checkout session (the return page).
+
+    Raises `CheckoutSessionNotFound` when the session does not exist or, with
+    `subscriber`, belongs to someone else.
+    """
+    if not isinstance(session_id, str) or not session_id.startswith("cs_"):
+        raise CheckoutSessionNotFound(session_id)
+    try:
+        session = stripe.checkout.Session.retrieve(session_id, **stripe_options())
+    except stripe.InvalidRequestError as error:
+        raise CheckoutSessionNotFound(session_id) from error
+    owner = subscriber_from_session(session)
+    if owner is None or (subscriber is not None and owner.pk != subscriber.pk):
+        raise CheckoutSessionNotFound(session_id)
+    if not session_is_paid(session):
+        return CheckoutResult(CheckoutOutcome.NOT_PAID, owner)
+    result = link_subscription(owner, stripe_id(session.get("subscription")))
+    outcome = (
+        CheckoutOutcome.PROVISIONED
+        if result.changed
+        else CheckoutOutcome.ALREADY_PROVISIONED
+    )
+    return CheckoutResult(outcome, result.subscriber, result.subscription)

@@ -1,0 +1,89 @@
+"""The plans this site sells: display data laid over the dj-stripe Product and Price rows.
+
+Stripe holds the prices; this module says which Stripe products are on sale here, in
+what order, and how to describe them. `manage.py bootstrap_subscriptions` prints a
+ready-to-paste `ACTIVE_PRODUCTS` block for the products of your Stripe account.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PlanInterval(StrEnum):
+    """A billing interval, named as Stripe names `recurring.interval`."""
+
+    MONTH = "month"
+    YEAR = "year"
+
+    @property
+    def label(self) -> str:
+        return {"month": "Monthly", "year": "Annual"}[self.value]
+
+
+@dataclass(frozen=True)
+class ProductMetadata:
+    """How one Stripe product is shown and gated on this site."""
+
+    stripe_id: str
+    slug: str
+    name: str
+    description: str = ""
+    features: tuple[str, ...] = ()
+    # Shown instead of a computed amount, by interval, e.g. for tiered prices.
+    price_displays: dict[str, str] = field(default_factory=dict)
+    is_default: bool = False
+
+
+# The demo catalogue (`bootstrap_subscriptions --create-demo-products`) creates
+# products with these ids, so a fresh site works with the emulator as it stands.
+ACTIVE_PRODUCTS = [
+    ProductMetadata(
+        stripe_id="prod_kit_starter",
+        slug="starter",
+        name="Starter",
+        description="Everything a small team needs to get going.",
+        features=("Unlimited projects", "E-mail support"),
+        is_default=True,
+    ),
+    ProductMetadata(
+        stripe_id="prod_kit_pro",
+        slug="pro",
+        name="Pro",
+        description="For teams that rely on it every day.",
+        features=("Everything in Starter", "Pro reports", "Priority support"),
+    ),
+    ProductMetadata(
+        stripe_id="prod_kit_business",
+        slug="business",
+        name="Business",
+        description="Controls and support for larger organisations.",
+        features=("Everything in Pro", "Audit log", "A named account manager"),
+    ),
+]
+
+ACTIVE_PLAN_INTERVALS = [PlanInterval.MONTH, PlanInterval.YEAR]
+
+
+def get_active_products() -> list[ProductMetadata]:
+    """The products on sale, read at call time so tests and settings can swap them."""
+    return list(ACTIVE_PRODUCTS)
+
+
+def get_active_plan_intervals() -> list[PlanInterval]:
+    return [PlanInterval(interval) for interval in ACTIVE_PLAN_INTERVALS]
+
+
+def get_product_metadata(stripe_id: str) -> ProductMetadata | None:
+    """The metadata of an active product by its Stripe id, or None."""
+    return next((p for p in get_active_products() if p.stripe_id == stripe_id), None)
+
+
+def get_product_metadata_by_slug(slug: str) -> ProductMetadata | None:
+    return next((p for p in get_active_products() if p.slug == slug), None)
+
+
+def get_default_product() -> ProductMetadata | None:
+    products = get_active_products()
+    return next(
+        (p for p in products if p.is_default), products[0] if products else None
+    )

@@ -1,0 +1,177 @@
+"""Billing pages: thin views over checkout.py, portal.py, sync.py and selectors.py."""
+
+import logging
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from . import checkout, portal, sync
+from .access import subscriber_view
+from .decorators import active_subscription_required
+from .metadata import get_active_plan_intervals
+from .selectors import get_plan_choices, get_subscription_summary
+from .subscribers import billing_urls, subscriber_reverse
+
+logger = logging.getLogger(__name__)
+
+STRIPE_UNAVAILABLE = "Billing is unavailable right now; please try again shortly."
+
+
+def _render(request, template, subscriber, context):
+    context = {
+        "subscriber": subscriber,
+        "urls": billing_urls(subscriber),
+        "per_seat": settings.SUBSCRIPTIONS_PER_SEAT,
+        **context,
+    }
+    return render(request, template, context)
+
+
+def _absolute(request, name, subscriber) -> str:
+    return request.build_absolute_uri(subscriber_reverse(name, subscriber))
+
+
+@require_GET
+@subscriber_view()
+def subscription(request, team_slug=None):
+    """The plans to choose from, or the current subscription and its billing."""
+    subscriber = request.subscriber
+    if request.GET.get("from") == "portal":
+        # Show what was just changed in the portal even before its webhook lands.
+        try:
+            sync.refresh_subscription(subscriber)
+        except stripe.StripeError:
+            logger.warning("Could not refresh %s after the portal", subscriber)
+        return redirect(subscriber_reverse("subscription", subscriber))
+    summary = None
+    if subscriber.has_active_subscription():
+        summary = get_subscription_summary(subscriber)
+    quantity = subscriber.get_quantity() if settings.SUBSCRIPTIONS_PER_SEAT else 1
+    context = {
+        "can_manage": request.can_manage_billing,
+        "summary": summary,
+        "plans": [] if summary else get_plan_choices(quantity),
+        "intervals": get_active_plan_intervals(),
+        "quantity": quantity,
+    }
+    return _render(request, "subscriptions/subscription.html", subscriber, context)
+
+
+@require_POST
+@subscriber_view(manage=True)
+def create_checkout(request, team_slug=None):
+    """Send the subscriber to Stripe Checkout for the chosen price (400 if invalid)."""
+    subscriber = request.subscriber
+    success_url = _absolute(request, "checkout_success", subscriber)
+    try:
+        target = checkout.start_checkout(
+            subscriber,
+            request.POST.get("price_id"),
+            email=request.user.email,
+            success_url=success_url + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=_absolute(request, "subscription", subscriber),
+            return_url=_absolute(request, "subscription", subscriber) + "?from=portal",
+        )
+    except checkout.InvalidPrice:
+        return HttpResponseBadRequest("That price is not for sale here.")
+    except stripe.StripeError:
+        logger.exception("Could not start Checkout for %s", subscriber)
+        messages.error(request, STRIPE_UNAVAILABLE)
+        return redirect(subscriber_reverse("subscription", subscriber))
+    if target.to_portal:
+        messages.info(request, "You are already subscribed: manage your plan here.")
+    return redirect(target.url)
+
+
+@require_GET
+@subscriber_view()
+def checkout_success(request, team_slug=None):
+    """Checkout's return page: provision the subscription unless the webhook did."""
+    subscriber = request.subscriber
+    try:
+        result = checkout.complete_checkout_session(
+            request.GET.get("session_id"), subscriber=subscriber
+        )
+    except checkout.CheckoutSessionNotFound as error:
+        raise Http404("No such checkout session.") from error
+    except stripe.StripeError:
+        logger.exception("Could not complete Checkout for %s", subscriber)
+        messages.error(request, STRIPE_UNAVAILABLE)
+        return redirect(subscriber_reverse("subscription", subscriber))
+    paid = result.outcome != checkout.CheckoutOutcome.NOT_PAID
+    if not paid:
+        messages.warning(
+            request, "Your payment has not gone through, so nothing has changed yet."
+        )
+    context = {
+        "paid": paid,
+        "summary": get_subscription_summary(result.subscriber) if paid else None,
+    }
+    return _render(
+        request, "subscriptions/checkout_success.html", result.subscriber, context
+    )
+
+
+@require_POST
+@subscriber_view(manage=True)
+def billing_portal(request, team_slug=None):
+    """Send the subscriber to Stripe's customer portal."""
+    subscriber = request.subscriber
+    return_url = _absolute(request, "subscription", subscriber) + "?from=portal"
+    try:
+        url = portal.create_portal_session(subscriber, return_url)
+    except portal.NoBillingAccount:
+        messages.info(request, "Choose a plan first: there is no billing to manage.")
+        return redirect(subscriber_reverse("subscription", subscriber))
+    except stripe.StripeError:
+        logger.exception("Could not open the billing portal for %s", subscriber)
+        messages.error(request, STRIPE_UNAVAILABLE)
+        return redirect(subscriber_reverse("subscription", subscriber))
+    return redirect(url)
+
+
+# SUBSCRIPTION DEMO: examples of gating to copy from.
+
+
+@require_GET
+@subscriber_view()
+def demo(request, team_slug=None):
+    """Content that changes by plan, for anyone."""
+    subscriber = request.subscriber
+    summary = (
+        get_subscription_summary(subscriber)
+        if subscriber.has_active_subscription()
+        else None
+    )
+    context = {"summary": summary}
+    return _render(request, "subscriptions/demo/index.html", subscriber, context)
+
+
+@require_GET
+@active_subscription_required
+def demo_subscribers(request, team_slug=None, *, subscription_holder):
+    """A page for any active subscriber."""
+    return _render(
+        request, "subscriptions/demo/subscribers.html", subscription_holder, {}
+    )
+
+
+@require_GET
+@active_subscription_required(limit_to_plans=["pro", "business"])
+def demo_pro(request, team_slug=None, *, subscription_holder):
+    """A page for the Pro plan and up."""
+    return _render(request, "subscriptions/demo/pro.html", subscription_holder, {})
+
+
+@require_GET
+@active_subscription_required
+def demo_billing(request, team_slug=None, *, subscription_holder):
+    """The plan, payment details and renewal date of the subscription."""
+    context = {"summary": get_subscription_summary(subscription_holder)}
+    return _render(
+        request, "subscriptions/demo/billing.html", subscription_holder, context
+    )
