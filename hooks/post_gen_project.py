@@ -1,0 +1,64 @@
+"""Prune what the chosen options do not need, write a local .env, print next steps."""
+
+import secrets
+import shutil
+from pathlib import Path
+
+BILLING_SUBJECT = "{{ cookiecutter.billing_subject }}"
+PROJECT_DIR = Path.cwd()
+
+
+def remove(*relative_paths: str) -> None:
+    for relative in relative_paths:
+        path = PROJECT_DIR / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def remove_teams_files() -> None:
+    """User builds have no teams: the app, its templates and tests go together."""
+    remove("apps/teams")
+
+
+def remove_user_subscriber_files() -> None:
+    """Team builds bill the team, so users carry no subscription fields."""
+    remove("apps/users/migrations/0002_subscriber_fields.py")
+
+
+def write_dotenv() -> None:
+    """A local .env with a fresh secret key, read by the local settings."""
+    secret_key = secrets.token_urlsafe(50)
+    env_file = PROJECT_DIR / ".env"
+    env_file.write_text(
+        "# Local settings for development; never commit this file.\n"
+        f"DJANGO_SECRET_KEY={secret_key}\n"
+        "DJANGO_DEBUG=True\n"
+    )
+    env_file.chmod(0o600)
+
+
+def print_next_steps() -> None:
+    print(
+        f"\nYour site is in {PROJECT_DIR}\n\n"
+        "Next steps:\n"
+        f"    cd {PROJECT_DIR.name}\n"
+        "    make install     # create .venv and install the pinned dependencies\n"
+        "    make migrate     # create the local SQLite database\n"
+        "    make dev         # web, Celery worker and beat on http://127.0.0.1:8000\n"
+        "    make test        # run the test suite\n"
+    )
+
+
+def main() -> None:
+    if BILLING_SUBJECT == "user":
+        remove_teams_files()
+    else:
+        remove_user_subscriber_files()
+    write_dotenv()
+    print_next_steps()
+
+
+if __name__ == "__main__":
+    main()

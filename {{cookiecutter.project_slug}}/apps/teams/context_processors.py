@@ -1,0 +1,17 @@
+from .decorators import CURRENT_TEAM_SESSION_KEY
+from .models import Team
+
+
+def teams(request):
+    """The signed-in user's teams and the one they are working in, for navigation."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    user_teams = list(Team.objects.filter(members=user).order_by("name"))
+    current = getattr(request, "team", None)
+    if current is None:
+        slug = request.session.get(CURRENT_TEAM_SESSION_KEY)
+        current = next((t for t in user_teams if t.slug == slug), None)
+    if current is None and user_teams:
+        current = user_teams[0]
+    return {"user_teams": user_teams, "current_team": current}

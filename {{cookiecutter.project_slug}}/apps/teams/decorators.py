@@ -1,0 +1,46 @@
+"""Access to team-scoped views: members only (404 otherwise), admins for some."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from .models import Membership
+
+CURRENT_TEAM_SESSION_KEY = "current_team_slug"
+
+
+def team_member_required(view):
+    """Give the view `request.team` and `request.membership`; 404 for non-members."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, team_slug, *args, **kwargs):
+        membership = (
+            Membership.objects.select_related("team")
+            .filter(team__slug=team_slug, user=request.user)
+            .first()
+        )
+        if membership is None:
+            # 404, not 403: outsiders should not learn which teams exist.
+            raise Http404("No such team.")
+        request.team = membership.team
+        request.membership = membership
+        request.session[CURRENT_TEAM_SESSION_KEY] = team_slug
+        return view(request, team_slug, *args, **kwargs)
+
+    return wrapper
+
+
+def team_admin_required(view):
+    """Like team_member_required, and 403 for members who are not admins."""
+
+    @team_member_required
+    @wraps(view)
+    def wrapper(request, team_slug, *args, **kwargs):
+        if not request.membership.is_admin:
+            raise PermissionDenied("Only team admins can do this.")
+        return view(request, team_slug, *args, **kwargs)
+
+    return wrapper

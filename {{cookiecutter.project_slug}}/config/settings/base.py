@@ -1,0 +1,332 @@
+"""Settings shared by every environment; each value comes from the environment."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+APPS_DIR = BASE_DIR / "apps"
+env = environ.Env()
+
+# GENERAL
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#debug
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#time-zone
+TIME_ZONE = env(
+    "DJANGO_TIME_ZONE",
+    default="{{ cookiecutter.timezone }}",
+)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#language-code
+LANGUAGE_CODE = "en-us"
+# https://docs.djangoproject.com/en/5.2/ref/settings/#site-id
+SITE_ID = 1
+# https://docs.djangoproject.com/en/5.2/ref/settings/#use-i18n
+USE_I18N = True
+# https://docs.djangoproject.com/en/5.2/ref/settings/#use-tz
+USE_TZ = True
+# Shown in page titles, navigation and e-mails (see apps.web.context_processors).
+SITE_NAME = env(
+    "SITE_NAME",
+    default="{{ cookiecutter.project_name }}",
+)
+SITE_DESCRIPTION = env(
+    "SITE_DESCRIPTION",
+    default="{{ cookiecutter.description }}",
+)
+
+# DATABASES
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#databases
+# A SQLite file needs no server; set DATABASE_URL=postgres://... to use PostgreSQL.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# https://docs.djangoproject.com/en/5.2/ref/settings/#std-setting-DEFAULT_AUTO_FIELD
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# URLS
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#root-urlconf
+ROOT_URLCONF = "config.urls"
+# https://docs.djangoproject.com/en/5.2/ref/settings/#wsgi-application
+WSGI_APPLICATION = "config.wsgi.application"
+
+# APPS
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#installed-apps
+DJANGO_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.sites",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.admin",
+    "django.forms",
+]
+THIRD_PARTY_APPS = [
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "djstripe",
+]
+LOCAL_APPS = [
+    "apps.users",
+{%- if cookiecutter.billing_subject == "team" %}
+    "apps.teams",
+{%- endif %}
+    "apps.subscriptions",
+    "apps.web",
+]
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
+
+# AUTHENTICATION
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#authentication-backends
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# https://docs.djangoproject.com/en/5.2/ref/settings/#auth-user-model
+AUTH_USER_MODEL = "users.User"
+# https://docs.djangoproject.com/en/5.2/ref/settings/#login-redirect-url
+{%- if cookiecutter.billing_subject == "team" %}
+LOGIN_REDIRECT_URL = "teams:home"
+{%- else %}
+LOGIN_REDIRECT_URL = "web:dashboard"
+{%- endif %}
+# https://docs.djangoproject.com/en/5.2/ref/settings/#login-url
+LOGIN_URL = "account_login"
+
+# PASSWORDS
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#password-hashers
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# https://docs.djangoproject.com/en/5.2/ref/settings/#auth-password-validators
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation."
+        "UserAttributeSimilarityValidator"
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# MIDDLEWARE
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#middleware
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+# STATIC
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#static-root
+STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# https://docs.djangoproject.com/en/5.2/ref/settings/#static-url
+STATIC_URL = "/static/"
+# https://docs.djangoproject.com/en/5.2/ref/contrib/staticfiles/#std:setting-STATICFILES_DIRS
+STATICFILES_DIRS = [str(BASE_DIR / "static")]
+# https://docs.djangoproject.com/en/5.2/ref/settings/#storages
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# MEDIA
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#media-root
+MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media"))
+# https://docs.djangoproject.com/en/5.2/ref/settings/#media-url
+MEDIA_URL = "/media/"
+
+# TEMPLATES
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#templates
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [str(BASE_DIR / "templates")],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.static",
+                "django.template.context_processors.tz",
+                "django.contrib.messages.context_processors.messages",
+                "apps.web.context_processors.site",
+{%- if cookiecutter.billing_subject == "team" %}
+                "apps.teams.context_processors.teams",
+{%- endif %}
+            ],
+        },
+    },
+]
+# https://docs.djangoproject.com/en/5.2/ref/settings/#form-renderer
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
+# SECURITY
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#session-cookie-httponly
+SESSION_COOKIE_HTTPONLY = True
+# https://docs.djangoproject.com/en/5.2/ref/settings/#csrf-cookie-httponly
+CSRF_COOKIE_HTTPONLY = True
+# https://docs.djangoproject.com/en/5.2/ref/settings/#x-frame-options
+X_FRAME_OPTIONS = "DENY"
+
+# EMAIL
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#email-backend
+EMAIL_BACKEND = env(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend"
+)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#default-from-email
+DEFAULT_FROM_EMAIL = env(
+    "DJANGO_DEFAULT_FROM_EMAIL",
+    default="{{ cookiecutter.project_name }} <noreply@{{ cookiecutter.domain_name }}>",
+)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#server-email
+SERVER_EMAIL = env("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#email-timeout
+EMAIL_TIMEOUT = 5
+
+# ADMIN
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#admins
+ADMINS = [
+    (
+        "{{ cookiecutter.author_name }}",
+        "{{ cookiecutter.email }}",
+    ),
+]
+# https://docs.djangoproject.com/en/5.2/ref/settings/#managers
+MANAGERS = ADMINS
+# A less guessable admin path keeps scanners off the login form.
+DJANGO_ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
+
+# LOGGING
+# ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#logging
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "verbose": {"format": "%(levelname)s %(asctime)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "verbose"},
+    },
+    "root": {"level": env("DJANGO_LOG_LEVEL", default="INFO"), "handlers": ["console"]},
+}
+
+# CELERY
+# ------------------------------------------------------------------------------
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+REDIS_URL = env("REDIS_URL", default="")
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-url
+CELERY_BROKER_URL = REDIS_URL
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend
+CELERY_RESULT_BACKEND = REDIS_URL
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#timezone
+CELERY_TIMEZONE = TIME_ZONE
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-serializer
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-expires
+CELERY_RESULT_EXPIRES = 60 * 60 * 24
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-time-limit
+CELERY_TASK_TIME_LIMIT = 5 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-retry-on-startup
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#entries
+CELERY_BEAT_SCHEDULE = {}
+
+# DJANGO-ALLAUTH
+# ------------------------------------------------------------------------------
+# https://docs.allauth.org/en/latest/account/configuration.html
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+# Verification is optional while developing and mandatory in production.
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+ACCOUNT_LOGOUT_REDIRECT_URL = "web:home"
+ACCOUNT_ALLOW_REGISTRATION = env.bool("ACCOUNT_ALLOW_REGISTRATION", default=True)
+ACCOUNT_ADAPTER = "apps.users.adapters.AccountAdapter"
+# https://docs.allauth.org/en/latest/mfa/configuration.html
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = SITE_NAME
+
+# STRIPE / DJ-STRIPE
+# ------------------------------------------------------------------------------
+# https://dj-stripe.dev/dj-stripe/2.11/reference/settings/
+STRIPE_LIVE_MODE = env.bool("STRIPE_LIVE_MODE", default=False)
+STRIPE_TEST_SECRET_KEY = env("STRIPE_TEST_SECRET_KEY", default="")
+STRIPE_LIVE_SECRET_KEY = env("STRIPE_LIVE_SECRET_KEY", default="")
+STRIPE_TEST_PUBLIC_KEY = env("STRIPE_TEST_PUBLIC_KEY", default="")
+STRIPE_LIVE_PUBLIC_KEY = env("STRIPE_LIVE_PUBLIC_KEY", default="")
+DJSTRIPE_WEBHOOK_SECRET = env("DJSTRIPE_WEBHOOK_SECRET", default="")
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+{%- if cookiecutter.billing_subject == "team" %}
+DJSTRIPE_SUBSCRIBER_MODEL = "teams.Team"
+{%- else %}
+DJSTRIPE_SUBSCRIBER_MODEL = "users.User"
+{%- endif %}
+# The local stand-in for Stripe (python -m stripe_emulator); refused in production.
+STRIPE_EMULATOR = env.bool("STRIPE_EMULATOR", default=False)
+STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111")
+
+# SUBSCRIPTIONS
+# ------------------------------------------------------------------------------
+# Statuses that count as paid for: gates and pages read these from local rows.
+SUBSCRIPTIONS_ACTIVE_STATUSES = env.list(
+    "SUBSCRIPTIONS_ACTIVE_STATUSES", default=["active", "trialing", "past_due"]
+)
+# Bill per seat: the quantity follows the number of team members.
+SUBSCRIPTIONS_PER_SEAT = {{ "True" if cookiecutter.per_seat_billing == "y" else "False" }}
+# https://docs.stripe.com/billing/subscriptions/prorations
+SUBSCRIPTIONS_PRORATION_BEHAVIOR = env(
+    "SUBSCRIPTIONS_PRORATION_BEHAVIOR", default="create_prorations"
+)
+# Seconds between two reconciliations of local subscriptions with Stripe.
+SUBSCRIPTIONS_SYNC_INTERVAL = env.int("SUBSCRIPTIONS_SYNC_INTERVAL", default=86400)
+{%- if cookiecutter.per_seat_billing == "y" %}
+# https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#entries
+# Seat counts that changed reach Stripe on this schedule (apps.subscriptions.sync).
+CELERY_BEAT_SCHEDULE["sync-subscriptions"] = {
+    "task": "apps.subscriptions.tasks.sync_subscriptions_task",
+    "schedule": SUBSCRIPTIONS_SYNC_INTERVAL,
+}
+{%- endif %}
+{%- if cookiecutter.billing_subject == "team" %}
+
+# TEAMS
+# ------------------------------------------------------------------------------
+# Days an invitation link stays valid.
+TEAMS_INVITATION_EXPIRY_DAYS = env.int("TEAMS_INVITATION_EXPIRY_DAYS", default=7)
+{%- endif %}
