@@ -41,9 +41,13 @@ def record_figure(option_set, **values):
     FIGURES.append({"option_set": option_set, **values})
 
 
-def option_set_params():
+def option_set_params(keep=lambda answers: True):
     """One pytest param per option set, grouped so xdist keeps a bake on one worker."""
-    return [pytest.param(name, id=name, marks=pytest.mark.xdist_group(name)) for name in OPTION_SETS]
+    return [
+        pytest.param(name, id=name, marks=pytest.mark.xdist_group(name))
+        for name, answers in OPTION_SETS.items()
+        if keep(answers)
+    ]
 
 
 @dataclass
@@ -75,6 +79,7 @@ def run(command, cwd, env=None, timeout=1800):
     """Run a command in a baked project; fail the test with its output if it fails."""
     result = subprocess.run(
         [str(part) for part in command],
+        check=False,
         cwd=cwd,
         env=env or project_env(),
         capture_output=True,

@@ -1,0 +1,123 @@
+"""`make demo`: bake a default site into demo/, prepare it, and serve it with its workers.
+
+Each step is a small function that main() calls in order, so later steps (starting the
+Stripe emulator, creating a demo catalogue, registering the webhook endpoint) slot in
+beside the others. Re-running reuses the baked site, its database and its demo user.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = REPO_ROOT / "demo"
+VENV_BIN = Path(sys.executable).parent
+HOST, PORT = "127.0.0.1", 8000
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-password-2024"
+
+# Runs inside `manage.py shell`: the demo user, verified, signed up through the site's
+# own signal so that team builds give it its team like any new user.
+CREATE_DEMO_USER = """
+from allauth.account.models import EmailAddress
+from allauth.account.signals import user_signed_up
+from django.contrib.auth import get_user_model
+
+User = get_user_model()
+user, created = User.objects.get_or_create(email={email!r})
+user.set_password({password!r})
+user.save()
+EmailAddress.objects.update_or_create(
+    user=user, email=user.email, defaults={{"verified": True, "primary": True}}
+)
+if created:
+    user_signed_up.send(sender=User, request=None, user=user)
+"""
+
+# The demo's processes, each a command run in the baked site with the venv on PATH.
+PROCESSES = {
+    "web": ["python", "manage.py", "runserver", f"{HOST}:{PORT}"],
+    "worker": ["celery", "-A", "config.celery_app", "worker", "--loglevel", "INFO", "--pool", "solo"],
+    "beat": ["celery", "-A", "config.celery_app", "beat", "--loglevel", "INFO"],
+}
+
+
+def site_env(**overrides):
+    """Environment for the baked site: the venv first on PATH, local settings."""
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    env.update(overrides)
+    return env
+
+
+def manage(site, *args, **kwargs):
+    """Run a manage.py command in the baked site; stop the demo if it fails."""
+    subprocess.run([sys.executable, "manage.py", *args], cwd=site, env=site_env(), check=True, **kwargs)
+
+
+def bake():
+    """Bake the template with its default answers into demo/, unless a bake is already there."""
+    existing = [path.parent for path in DEMO_DIR.glob("*/manage.py")]
+    if existing:
+        print(f"Reusing {existing[0].relative_to(REPO_ROOT)} (make demo-clean bakes afresh)")
+        return existing[0]
+    subprocess.run(
+        [VENV_BIN / "cookiecutter", "--no-input", "--output-dir", DEMO_DIR, REPO_ROOT],
+        check=True,
+    )
+    return next(path.parent for path in DEMO_DIR.glob("*/manage.py"))
+
+
+def migrate(site):
+    """Create or update the demo database."""
+    manage(site, "migrate", "--noinput")
+
+
+def create_demo_user(site):
+    """Create the demo user (or reset its password) and return its credentials."""
+    manage(site, "shell", "-c", CREATE_DEMO_USER.format(email=DEMO_EMAIL, password=DEMO_PASSWORD))
+    return DEMO_EMAIL, DEMO_PASSWORD
+
+
+def serve(site, processes):
+    """Run every process until Ctrl-C (or one of them exits), then stop them all."""
+    children = {
+        name: subprocess.Popen(command, cwd=site, env=site_env(), start_new_session=True)
+        for name, command in processes.items()
+    }
+    try:
+        os.wait()  # returns when the first child exits
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+
+
+def main():
+    if shutil.which("cookiecutter", path=str(VENV_BIN)) is None:
+        sys.exit("cookiecutter is not installed in this venv: run `make demo`, not this script")
+    site = bake()
+    migrate(site)
+    email, password = create_demo_user(site)
+    print(
+        f"\nDemo site: http://{HOST}:{PORT}/\n"
+        f"Log in as {email} with password {password}\n"
+        f"Site folder: {site.relative_to(REPO_ROOT)}  (Ctrl-C stops the demo)\n",
+        flush=True,
+    )
+    serve(site, PROCESSES)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Every supported option set bakes a site that is clean, checked, migrated and tested."""
+
+import re
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+from conftest import VENV_BIN, project_env, record_figure, run
+
+# Anything of cookiecutter's Jinja that survived rendering.
+TEMPLATE_SYNTAX = re.compile(r"\{\{-?\s*cookiecutter|\{%-?\s*(?:if|elif|for|set)\s+[^%]*cookiecutter|cookiecutter\.\w")
+
+
+def project_text_files(root):
+    """Yield (path, text) for every file of the bake that decodes as UTF-8."""
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            try:
+                yield path, path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+
+
+def suite_figures(junit_xml):
+    """Count and time of a pytest run, read from its JUnit XML report."""
+    root = ET.parse(junit_xml).getroot()
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    return {key: suite.get(key) for key in ("tests", "failures", "errors", "skipped", "time")}
+
+
+def run_generated_suite(bake, tmp_path, label, **env):
+    """Run the baked project's own pytest suite in a subprocess and record its figures."""
+    junit = tmp_path / f"{label}.xml"
+    started = time.perf_counter()
+    run([sys.executable, "-m", "pytest", "-q", f"--junitxml={junit}"], cwd=bake.path, env=project_env(**env))
+    figures = suite_figures(junit)
+    record_figure(
+        bake.name,
+        **{
+            f"{label}_tests": int(figures["tests"]),
+            f"{label}_skipped": int(figures["skipped"]),
+            f"{label}_seconds": round(time.perf_counter() - started, 1),
+        },
+    )
+    return figures
+
+
+def test_no_template_syntax_left(bake):
+    leftovers = [
+        f"{path.relative_to(bake.path)}:{text.count(chr(10), 0, match.start()) + 1}: {match.group()}"
+        for path, text in project_text_files(bake.path)
+        for match in TEMPLATE_SYNTAX.finditer(text)
+    ]
+    leftovers += [str(path) for path in bake.path.rglob("*cookiecutter*")]
+
+    assert leftovers == []
+
+
+def test_ruff_check_is_clean(bake):
+    run([VENV_BIN / "ruff", "check", "--no-cache", "."], cwd=bake.path)
+
+
+def test_ruff_format_is_clean(bake):
+    run([VENV_BIN / "ruff", "format", "--check", "--no-cache", "."], cwd=bake.path)
+
+
+def test_djlint_finds_nothing_in_templates(bake):
+    templates = sorted({str(path.relative_to(bake.path)) for path in bake.path.rglob("*.html")})
+    assert templates, "the bake has no templates"
+
+    run([VENV_BIN / "djlint", "--lint", *templates], cwd=bake.path)
+
+
+def test_django_system_checks_pass(bake):
+    run([sys.executable, "manage.py", "check"], cwd=bake.path)
+
+
+def test_no_migrations_are_missing(bake):
+    run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=bake.path)
+
+
+def test_migrations_apply_to_a_fresh_database(bake, tmp_path):
+    env = project_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    started = time.perf_counter()
+    run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=bake.path, env=env)
+    record_figure(bake.name, migrate_seconds=round(time.perf_counter() - started, 1))
+
+    shown = run([sys.executable, "manage.py", "showmigrations", "--plan"], cwd=bake.path, env=env)
+    assert "[ ]" not in shown.stdout
+
+
+def test_generated_suite_passes(bake, tmp_path):
+    figures = run_generated_suite(bake, tmp_path, "suite")
+
+    assert int(figures["tests"]) > 0
+    assert figures["failures"] == figures["errors"] == "0"
