@@ -1,0 +1,291 @@
+"""Webhook endpoints, signed deliveries with retries, and the thread that sends them."""
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from . import shapes
+from .errors import invalid
+from .params import LIST_PARAMS, as_bool, as_list, check_params, clone, merge_metadata
+
+EVENT_NAME = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$")
+ENDPOINT_FIELDS = {
+    "url",
+    "enabled_events",
+    "api_version",
+    "description",
+    "metadata",
+    "connect",
+}
+
+
+def sign(payload, secret, timestamp=None):
+    """Stripe's signature header for `payload` (str): t=<ts>,v1=<HMAC-SHA256 hex>."""
+    timestamp = int(time.time()) if timestamp is None else int(timestamp)
+    signed = f"{timestamp}.{payload}".encode()
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def event_matches(enabled_events, event_type):
+    for pattern in enabled_events:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+class WebhookMixin:
+    """Endpoints and delivery bookkeeping; mixed into Engine."""
+
+    # -- endpoints -----------------------------------------------------------------
+
+    def _enabled_events(self, raw):
+        events = [str(e) for e in as_list(raw, "enabled_events")]
+        if not events:
+            raise invalid(
+                "Missing required param: enabled_events.",
+                param="enabled_events",
+                code="parameter_missing",
+            )
+        for index, name in enumerate(events):
+            if not EVENT_NAME.match(name):
+                raise invalid(
+                    f"Invalid event type: {name}",
+                    param=f"enabled_events[{index}]",
+                    code="parameter_invalid_string",
+                )
+        return events
+
+    def _check_url(self, url):
+        if not re.match(r"^https?://[^/\s]+", url or ""):
+            raise invalid(
+                "Invalid URL: the url must start with http:// or https://.",
+                param="url",
+                code="url_invalid",
+            )
+        return url
+
+    def create_webhook_endpoint(self, params):
+        check_params(params, ENDPOINT_FIELDS, required=["url", "enabled_events"])
+        secret = "whsec_" + secrets.token_hex(24)
+        endpoint = shapes.webhook_endpoint(
+            self.new_id("webhook_endpoint"),
+            self.now(),
+            self._check_url(params["url"]),
+            secret,
+        )
+        endpoint.pop("secret")
+        endpoint["enabled_events"] = self._enabled_events(params["enabled_events"])
+        endpoint["api_version"] = params.get("api_version") or None
+        endpoint["description"] = params.get("description") or None
+        endpoint["metadata"] = merge_metadata({}, params.get("metadata") or {})
+        self.save(endpoint)
+        self.private(endpoint["id"])["secret"] = secret
+        return dict(self.render(endpoint), secret=secret)
+
+    def retrieve_webhook_endpoint(self, params, id):
+        check_params(params, set())
+        return self.render(self.fetch("webhook_endpoint", id))
+
+    def update_webhook_endpoint(self, params, id):
+        check_params(
+            params, {"url", "enabled_events", "description", "metadata", "disabled"}
+        )
+        endpoint = self.fetch("webhook_endpoint", id)
+        if "url" in params:
+            endpoint["url"] = self._check_url(params["url"])
+        if "enabled_events" in params:
+            endpoint["enabled_events"] = self._enabled_events(params["enabled_events"])
+        if "description" in params:
+            endpoint["description"] = params["description"] or None
+        if "metadata" in params:
+            endpoint["metadata"] = merge_metadata(
+                endpoint["metadata"], params["metadata"]
+            )
+        if "disabled" in params:
+            disabled = as_bool(params["disabled"], "disabled")
+            endpoint["status"] = "disabled" if disabled else "enabled"
+        return self.render(endpoint)
+
+    def delete_webhook_endpoint(self, params, id):
+        check_params(params, set())
+        self.fetch("webhook_endpoint", id)
+        self.remove(id)
+        return shapes.deleted("webhook_endpoint", id)
+
+    def list_webhook_endpoints(self, params):
+        check_params(params, LIST_PARAMS)
+        return self.list_response(
+            "/v1/webhook_endpoints", self.objects_of("webhook_endpoint"), params
+        )
+
+    def endpoint_secret(self, endpoint_id):
+        """The signing secret of an endpoint (Stripe shows it once, on create)."""
+        with self.lock:
+            return self.private(endpoint_id).get("secret")
+
+    # -- deliveries ----------------------------------------------------------------
+
+    def queue_deliveries(self, event, endpoint_ids=None):
+        """Queue the event for every enabled endpoint that listens to its type."""
+        queued = []
+        for endpoint in self.objects_of("webhook_endpoint"):
+            if endpoint_ids is not None and endpoint["id"] not in endpoint_ids:
+                continue
+            if endpoint["status"] != "enabled":
+                continue
+            if not event_matches(endpoint["enabled_events"], event["type"]):
+                continue
+            delivery = {
+                "id": "whdel_" + secrets.token_hex(8),
+                "event": event["id"],
+                "endpoint": endpoint["id"],
+                "url": endpoint["url"],
+                "status": "pending",
+                "attempts": [],
+                "next_attempt_at": 0,
+            }
+            self.state["deliveries"][delivery["id"]] = delivery
+            self.state["delivery_order"].append(delivery["id"])
+            queued.append(delivery["id"])
+        if queued:
+            event["pending_webhooks"] += len(queued)
+            self.deliveries_changed.set()
+        return queued
+
+    def due_deliveries(self, now=None, include_waiting=False):
+        """Pending deliveries whose next attempt is due (all pending ones if asked)."""
+        now = time.time() if now is None else now
+        with self.lock:
+            return [
+                clone(d)
+                for d in (
+                    self.state["deliveries"][i] for i in self.state["delivery_order"]
+                )
+                if d["status"] == "pending"
+                and (include_waiting or d["next_attempt_at"] <= now)
+            ]
+
+    def next_delivery_time(self):
+        with self.lock:
+            times = [
+                d["next_attempt_at"]
+                for d in self.state["deliveries"].values()
+                if d["status"] == "pending"
+            ]
+            return min(times) if times else None
+
+    def delivery_request(self, delivery_id, timestamp=None):
+        """(url, body bytes, headers) for an attempt, signed with the endpoint's secret."""
+        with self.lock:
+            delivery = self.state["deliveries"][delivery_id]
+            event = self.render(self.state["objects"][delivery["event"]])
+            secret = self.private(delivery["endpoint"]).get("secret", "")
+        payload = json.dumps(event, indent=2)
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            "Stripe-Signature": sign(payload, secret, timestamp),
+        }
+        return delivery["url"], payload.encode(), headers
+
+    def record_attempt(self, delivery_id, status_code, error=None, now=None):
+        """Record one attempt; 2xx succeeds, anything else is retried with backoff."""
+        now = time.time() if now is None else now
+        with self.lock:
+            delivery = self.state["deliveries"].get(delivery_id)
+            if delivery is None or delivery["status"] != "pending":
+                return
+            delivery["attempts"].append(
+                {"at": now, "status_code": status_code, "error": error}
+            )
+            event = self.state["objects"].get(delivery["event"])
+            delays = self.state["settings"]["webhook_retry_delays"]
+            if status_code is not None and 200 <= status_code < 300:
+                delivery["status"] = "succeeded"
+            elif len(delivery["attempts"]) > len(delays):
+                delivery["status"] = "failed"
+            else:
+                delivery["next_attempt_at"] = (
+                    now + delays[len(delivery["attempts"]) - 1]
+                )
+            if delivery["status"] != "pending" and event is not None:
+                event["pending_webhooks"] = max(0, event["pending_webhooks"] - 1)
+            self._changed()
+
+    def deliveries(self, event_id=None):
+        """Every delivery (with its attempts), optionally for one event, oldest first."""
+        with self.lock:
+            return [
+                clone(d)
+                for d in (
+                    self.state["deliveries"][i] for i in self.state["delivery_order"]
+                )
+                if event_id is None or d["event"] == event_id
+            ]
+
+    def redeliver(self, event_id, endpoint_id=None):
+        """Queue the event again (to one endpoint or all that listen); returns delivery ids."""
+        with self.lock:
+            event = self.fetch("event", event_id)
+            queued = self.queue_deliveries(
+                event, None if endpoint_id is None else {endpoint_id}
+            )
+            self._changed()
+            return queued
+
+
+class WebhookSender:
+    """A background thread that POSTs due deliveries and records every attempt."""
+
+    def __init__(self, engine, poll_seconds=0.5):
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="webhook-sender", daemon=True
+        )
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self.engine.deliveries_changed.set()
+        self._thread.join(timeout=5)
+
+    def send(self, delivery_id):
+        url, body, headers = self.engine.delivery_request(delivery_id)
+        timeout = self.engine.state["settings"]["webhook_timeout"]
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                self.engine.record_attempt(delivery_id, response.status)
+        except urllib.error.HTTPError as error:
+            self.engine.record_attempt(delivery_id, error.code, f"HTTP {error.code}")
+        except (OSError, ValueError) as error:
+            self.engine.record_attempt(
+                delivery_id, None, str(error) or type(error).__name__
+            )
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.engine.deliveries_changed.clear()
+            for delivery in self.engine.due_deliveries():
+                if self._stop.is_set():
+                    return
+                self.send(delivery["id"])
+            next_at = self.engine.next_delivery_time()
+            wait = self.poll_seconds * 20
+            if next_at is not None:
+                wait = min(wait, max(0.0, next_at - time.time()))
+            self.engine.deliveries_changed.wait(max(wait, 0.01))
