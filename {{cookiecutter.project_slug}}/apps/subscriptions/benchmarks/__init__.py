@@ -1,0 +1,1 @@
+"""Benchmarks of the subscriptions app, each runnable with `python -m`."""

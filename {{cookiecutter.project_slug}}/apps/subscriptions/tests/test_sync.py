@@ -1,0 +1,368 @@
+"""Seat counts reach Stripe through `sync_subscriptions`, only for what changed."""
+
+import pytest
+import stripe
+from django.core.management import CommandError, call_command
+from django.db import connection
+from djstripe.models import Subscription, SubscriptionItem
+
+from apps.subscriptions import sync
+from apps.subscriptions.benchmarks.scenario import (
+    create_price,
+    make_subscriber,
+    set_seats,
+    stripe_quantity,
+    subscribe,
+    user_seat_counts,
+)
+from apps.subscriptions.stripe_api import stripe_options
+from apps.subscriptions.sync import (
+    SeatSyncDisabled,
+    pending_subscribers,
+    run_lock,
+    sync_subscriptions,
+)
+from apps.subscriptions.tasks import sync_subscriptions_task
+
+pytestmark = pytest.mark.django_db
+
+UPDATES = "/v1/subscriptions/*"
+
+
+@pytest.fixture(autouse=True)
+def per_seat(settings):
+    settings.SUBSCRIPTIONS_PER_SEAT = True
+
+
+@pytest.fixture(autouse=True)
+def seats_from_the_scenario():
+    with user_seat_counts():
+        yield
+
+
+@pytest.fixture
+def price(stripe_emulator):
+    return create_price()
+
+
+@pytest.fixture
+def subscribed(price, stripe_emulator):
+    """Make a subscriber with `seats` seats, subscribed and in step with Stripe."""
+
+    def make(seats=2, **kwargs):
+        subscriber = make_subscriber(seats)
+        subscribe(subscriber, kwargs.pop("price", price), **kwargs)
+        return subscriber
+
+    yield make
+    stripe_emulator.clear_faults()
+
+
+def is_pending(subscriber) -> bool:
+    return pending_subscribers().filter(pk=subscriber.pk).exists()
+
+
+def stripe_writes(stripe_emulator) -> int:
+    return stripe_emulator.count("POST", UPDATES)
+
+
+def test_a_new_seat_reaches_stripe_with_one_write(subscribed, stripe_emulator):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions()
+
+    assert (counts.checked, counts.updated) == (1, 1)
+    assert stripe_quantity(subscriber) == 3
+    assert stripe_writes(stripe_emulator) == 1
+
+
+def test_a_removed_seat_reaches_stripe(subscribed):
+    subscriber = subscribed(seats=3)
+    set_seats(subscriber, 2)
+
+    assert sync_subscriptions().updated == 1
+    assert stripe_quantity(subscriber) == 2
+
+
+def test_the_answer_is_synced_into_dj_stripe_and_the_subscriber_is_in_step(
+    subscribed,
+):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 4)
+
+    sync_subscriptions()
+
+    subscriber.refresh_from_db()
+    item_id = subscriber.subscription.stripe_data["items"]["data"][0]["id"]
+    assert SubscriptionItem.objects.get(id=item_id).quantity == 4
+    assert subscriber.last_synced_with_stripe == subscriber.billing_details_last_changed
+    assert not is_pending(subscriber)
+
+
+def test_no_write_when_stripe_already_has_the_quantity(subscribed, stripe_emulator):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    set_seats(subscriber, 2)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions()
+
+    assert (counts.checked, counts.unchanged, counts.updated) == (1, 1, 0)
+    assert stripe_writes(stripe_emulator) == 0
+    assert not is_pending(subscriber)
+
+
+def test_subscribers_that_did_not_change_are_not_read(subscribed, stripe_emulator):
+    subscribed(seats=2)
+    changed = subscribed(seats=2)
+    set_seats(changed, 5)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions()
+
+    assert counts.checked == 1
+    assert stripe_emulator.reads == 1
+    assert stripe_emulator.writes == 1
+
+
+def test_a_subscriber_never_synced_is_checked(subscribed):
+    subscriber = subscribed(seats=2)
+    type(subscriber).objects.filter(pk=subscriber.pk).update(
+        last_synced_with_stripe=None
+    )
+
+    counts = sync_subscriptions()
+
+    assert (counts.checked, counts.unchanged) == (1, 1)
+
+
+def test_seat_changes_during_a_trial_are_synced(subscribed):
+    subscriber = subscribed(seats=2, trial_days=14)
+    assert subscriber.subscription.stripe_data["status"] == "trialing"
+    set_seats(subscriber, 3)
+
+    assert sync_subscriptions().updated == 1
+    assert stripe_quantity(subscriber) == 3
+
+
+def test_a_canceled_subscription_is_not_synced(subscribed):
+    subscriber = subscribed(seats=2)
+    canceled = stripe.Subscription.cancel(
+        subscriber.subscription.id, **stripe_options()
+    )
+    Subscription.sync_from_stripe_data(canceled, api_key=stripe_options()["api_key"])
+    set_seats(subscriber, 3)
+
+    assert sync_subscriptions().checked == 0
+    assert stripe_quantity(subscriber) == 2
+
+
+def test_proration_behaviour_comes_from_the_setting(
+    subscribed, settings, stripe_emulator
+):
+    prorated = subscribed(seats=2)
+    settings.SUBSCRIPTIONS_PRORATION_BEHAVIOR = "create_prorations"
+    set_seats(prorated, 3)
+    sync_subscriptions()
+    not_prorated = subscribed(seats=2)
+    settings.SUBSCRIPTIONS_PRORATION_BEHAVIOR = "none"
+    set_seats(not_prorated, 3)
+    sync_subscriptions()
+
+    def prorations(subscriber):
+        private = stripe_emulator.engine.private(subscriber.subscription.id)
+        return private.get("pending_prorations", [])
+
+    assert prorations(prorated)
+    assert not prorations(not_prorated)
+
+
+def test_a_stripe_error_is_counted_and_the_others_go_on(subscribed, stripe_emulator):
+    failing, working = subscribed(seats=2), subscribed(seats=2)
+    set_seats(failing, 3)
+    set_seats(working, 3)
+    stripe_emulator.fail_next(
+        f"/v1/subscriptions/{failing.subscription.id}", n=10, method="POST"
+    )
+
+    counts = sync_subscriptions()
+
+    assert (counts.checked, counts.updated, counts.failed) == (2, 1, 1)
+    assert stripe_quantity(working) == 3
+    assert stripe_quantity(failing) == 2
+    assert is_pending(failing)
+
+
+def test_a_failed_subscriber_is_synced_by_the_next_run(subscribed, stripe_emulator):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    stripe_emulator.fail_next(f"/v1/subscriptions/{subscriber.subscription.id}", n=10)
+    assert sync_subscriptions().failed == 1
+    stripe_emulator.clear_faults()
+
+    assert sync_subscriptions().updated == 1
+    assert stripe_quantity(subscriber) == 3
+
+
+def test_a_subscription_without_a_kit_price_is_skipped_and_stays_pending(
+    subscribed, stripe_emulator
+):
+    other_price = create_price("prod_not_in_active_products")
+    subscriber = subscribed(seats=2, price=other_price)
+    set_seats(subscriber, 3)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions()
+
+    assert (counts.checked, counts.skipped) == (1, 1)
+    assert stripe_writes(stripe_emulator) == 0
+    assert is_pending(subscriber)
+
+
+def wrap_stripe_update(monkeypatch, before_update):
+    """Run `before_update()` while a sync is talking to Stripe, just before it writes."""
+    original = stripe.Subscription.modify
+
+    def modify(*args, **kwargs):
+        before_update()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(stripe.Subscription, "modify", modify)
+
+
+def test_a_change_that_lands_during_the_run_stays_pending(subscribed, monkeypatch):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    with monkeypatch.context() as patch:
+        wrap_stripe_update(patch, lambda: set_seats(subscriber, 4))
+        sync_subscriptions()
+
+    assert stripe_quantity(subscriber) == 3
+    assert is_pending(subscriber)
+    assert sync_subscriptions().updated == 1
+    assert stripe_quantity(subscriber) == 4
+
+
+def test_a_run_that_starts_during_another_does_not_update_again(
+    subscribed, monkeypatch, stripe_emulator
+):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    overlapping = []
+    wrap_stripe_update(
+        monkeypatch, lambda: overlapping.append(sync_subscriptions()) or None
+    )
+    stripe_emulator.reset_counts()
+
+    sync_subscriptions()
+
+    assert overlapping[0].checked == 0
+    assert stripe_writes(stripe_emulator) == 1
+    assert stripe_quantity(subscriber) == 3
+
+
+def test_a_run_waits_for_no_one_while_another_holds_the_lock(
+    subscribed, monkeypatch, tmp_path, stripe_emulator
+):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    # The file lock beside a SQLite database, as two processes would share it.
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+    stripe_emulator.reset_counts()
+
+    with run_lock() as first:
+        counts = sync_subscriptions()
+
+    assert first
+    assert counts.locked_out
+    assert (counts.checked, stripe_emulator.reads) == (0, 0)
+    assert is_pending(subscriber)
+
+
+def test_the_lock_is_free_again_after_a_run(monkeypatch, tmp_path):
+    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+
+    with run_lock() as first:
+        assert first
+    with run_lock() as second:
+        assert second
+
+
+def test_a_dry_run_writes_nothing(subscribed, stripe_emulator):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions(dry_run=True)
+
+    assert counts.updated == 1
+    assert stripe_writes(stripe_emulator) == 0
+    assert is_pending(subscriber)
+
+
+def test_nothing_is_synced_when_per_seat_billing_is_off(settings):
+    settings.SUBSCRIPTIONS_PER_SEAT = False
+
+    with pytest.raises(SeatSyncDisabled):
+        sync_subscriptions()
+    with pytest.raises(CommandError, match="Per-seat billing is off"):
+        call_command("sync_subscriptions")
+
+
+def test_the_command_shows_progress_and_counts(subscribed, capsys):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+
+    call_command("sync_subscriptions")
+
+    out = capsys.readouterr().out
+    assert "1 subscriber(s) to check" in out
+    assert "[1/1]" in out
+    assert "updated, 2 -> 3 seats" in out
+    assert "checked 1, updated 1, unchanged 0, skipped 0, failed 0" in out
+
+
+def test_the_command_dry_run_says_what_would_change(subscribed, capsys):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+
+    call_command("sync_subscriptions", "--dry-run")
+
+    out = capsys.readouterr().out
+    assert "dry run" in out
+    assert "would update 1" in out
+    assert stripe_quantity(subscriber) == 2
+
+
+def test_the_command_fails_when_a_subscriber_failed(subscribed, stripe_emulator):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    stripe_emulator.fail_next(f"/v1/subscriptions/{subscriber.subscription.id}", n=10)
+
+    with pytest.raises(CommandError, match="failed 1"):
+        call_command("sync_subscriptions")
+
+
+def test_the_task_runs_the_sync_and_returns_its_counts(subscribed):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+
+    result = sync_subscriptions_task.delay().get()
+
+    assert result["updated"] == 1
+    assert stripe_quantity(subscriber) == 3
+
+
+def test_a_subscriber_already_claimed_is_left_alone(subscribed, stripe_emulator):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    stale = type(subscriber).objects.get(pk=subscriber.pk)
+    sync_subscriptions()
+    stripe_emulator.reset_counts()
+
+    result = sync.sync_subscriber(stale)
+
+    assert result.outcome == sync.Outcome.SKIPPED
+    assert stripe_emulator.reads + stripe_emulator.writes == 0
