@@ -19,12 +19,15 @@ def remove(*relative_paths: str) -> None:
 
 def remove_teams_files() -> None:
     """User builds have no teams: the app, its templates and tests go together."""
-    remove("apps/teams")
+    remove("apps/teams", "apps/subscriptions/tests/test_team_billing.py")
 
 
 def remove_user_subscriber_files() -> None:
     """Team builds bill the team, so users carry no subscription fields."""
-    remove("apps/users/migrations/0002_subscriber_fields.py")
+    remove(
+        "apps/users/migrations/0002_subscriber_fields.py",
+        "apps/web/tests/test_user_build.py",
+    )
 
 
 def write_dotenv() -> None:

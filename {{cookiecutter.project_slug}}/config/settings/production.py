@@ -7,7 +7,7 @@ from django.core.checks.security.base import (
 )
 
 from .base import *  # noqa: F403
-from .base import DATABASES, DEBUG, MIDDLEWARE, env
+from .base import DATABASES, MIDDLEWARE, env
 
 
 def refuse_insecure_start(secret_key: str, debug: bool) -> None:
@@ -31,6 +31,8 @@ def refuse_insecure_start(secret_key: str, debug: bool) -> None:
 
 # GENERAL
 # ------------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#debug
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 refuse_insecure_start(SECRET_KEY, DEBUG)

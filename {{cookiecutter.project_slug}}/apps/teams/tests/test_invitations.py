@@ -1,0 +1,87 @@
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from apps.teams.models import Invitation, Membership
+from apps.teams.tests.factories import InvitationFactory
+from apps.users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def accept_url(invitation):
+    return reverse("teams:accept_invitation", kwargs={"token": invitation.token})
+
+
+def test_admin_invites_by_email_and_the_mail_holds_the_link(client, team, team_admin):
+    client.force_login(team_admin)
+    response = client.post(
+        reverse("teams:invite", kwargs={"team_slug": team.slug}),
+        {"email": "New.Person@Example.com", "role": "member"},
+    )
+    assert response.status_code == 302
+    invitation = Invitation.objects.get(team=team)
+    assert invitation.email == "new.person@example.com"
+    assert len(mail.outbox) == 1
+    assert accept_url(invitation) in mail.outbox[0].body
+
+
+def test_inviting_an_existing_member_is_a_form_error(client, team, team_admin):
+    client.force_login(team_admin)
+    response = client.post(
+        reverse("teams:invite", kwargs={"team_slug": team.slug}),
+        {"email": team_admin.email, "role": "member"},
+    )
+    assert response.status_code == 400
+    assert not Invitation.objects.exists()
+
+
+def test_invitee_accepts_and_joins_with_the_invited_role(client, team):
+    invitation = InvitationFactory(team=team, role=Membership.Role.ADMIN)
+    invitee = UserFactory(email=invitation.email)
+    client.force_login(invitee)
+    response = client.post(accept_url(invitation))
+    assert response.status_code == 302
+    assert Membership.objects.get(team=team, user=invitee).role == "admin"
+    invitation.refresh_from_db()
+    assert invitation.accepted_by == invitee
+
+
+def test_accepting_is_refused_for_a_different_email(client, team):
+    invitation = InvitationFactory(team=team)
+    client.force_login(UserFactory(email="someone.else@example.com"))
+    response = client.post(accept_url(invitation))
+    assert response.status_code == 403
+    assert b"someone.else@example.com" in response.content
+    assert not Membership.objects.filter(user__email="someone.else@example.com")
+
+
+def test_accepting_is_refused_when_expired(client, team):
+    invitation = InvitationFactory(team=team, expired=True)
+    client.force_login(UserFactory(email=invitation.email))
+    response = client.post(accept_url(invitation))
+    assert response.status_code == 403
+    assert b"expired" in response.content
+    assert team.memberships.count() == 1
+
+
+def test_accepting_is_refused_when_already_used(client, team):
+    invitation = InvitationFactory(team=team)
+    invitee = UserFactory(email=invitation.email)
+    client.force_login(invitee)
+    client.post(accept_url(invitation))
+    response = client.post(accept_url(invitation))
+    assert response.status_code == 403
+    assert b"already been used" in response.content
+    assert team.memberships.filter(user=invitee).count() == 1
+
+
+def test_anonymous_visitor_is_offered_sign_up_and_log_in(client, team):
+    invitation = InvitationFactory(team=team)
+    response = client.get(accept_url(invitation))
+    assert response.status_code == 200
+    assert f"?next={accept_url(invitation)}".encode() in response.content
+
+
+def test_unknown_token_is_404(client):
+    assert client.get("/invitations/not-a-token/").status_code == 404
