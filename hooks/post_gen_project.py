@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 BILLING_SUBJECT = "{{ cookiecutter.billing_subject }}"
+PER_SEAT_BILLING = "{{ cookiecutter.per_seat_billing }}"
 PROJECT_DIR = Path.cwd()
 
 
@@ -19,7 +20,11 @@ def remove(*relative_paths: str) -> None:
 
 def remove_teams_files() -> None:
     """User builds have no teams: the app, its templates and tests go together."""
-    remove("apps/teams", "apps/subscriptions/tests/test_team_billing.py")
+    remove(
+        "apps/teams",
+        "apps/subscriptions/tests/test_team_billing.py",
+        "apps/subscriptions/tests/test_seats_team.py",
+    )
 
 
 def remove_user_subscriber_files() -> None:
@@ -27,7 +32,13 @@ def remove_user_subscriber_files() -> None:
     remove(
         "apps/users/migrations/0002_subscriber_fields.py",
         "apps/web/tests/test_user_build.py",
+        "apps/subscriptions/tests/test_seats_user.py",
     )
+
+
+def remove_per_seat_files() -> None:
+    """Without per-seat billing beat schedules no seat sync to watch end to end."""
+    remove("apps/subscriptions/tests/test_celery_beat_worker.py")
 
 
 def write_dotenv() -> None:
@@ -59,6 +70,8 @@ def main() -> None:
         remove_teams_files()
     else:
         remove_user_subscriber_files()
+    if PER_SEAT_BILLING == "n":
+        remove_per_seat_files()
     write_dotenv()
     print_next_steps()
 
