@@ -17,6 +17,7 @@ import contextlib
 import enum
 import fcntl
 import logging
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -29,7 +30,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from djstripe.models import PaymentMethod, Subscription
+from djstripe.models import Customer, PaymentMethod, Subscription
 
 from . import signals
 from .selectors import find_kit_item, is_active_status, stripe_id
@@ -55,25 +56,53 @@ def _retrieve_subscription(subscription):
 
 
 def _sync_payment_method(data) -> None:
-    """Mirror the subscription's card locally so pages can name it without Stripe."""
-    payment_method_id = stripe_id(data.get("default_payment_method"))
-    if not payment_method_id:
-        return
+    """Mirror the card (the subscription's, else the customer's default) locally,
+    so pages can name it without asking Stripe."""
     try:
-        PaymentMethod._get_or_retrieve(id=payment_method_id)
+        payment_method_id = stripe_id(data.get("default_payment_method"))
+        if payment_method_id:
+            PaymentMethod._get_or_retrieve(id=payment_method_id)
+        elif data.get("customer"):
+            customer = stripe.Customer.retrieve(
+                stripe_id(data["customer"]), **stripe_options()
+            )
+            Customer.sync_from_stripe_data(
+                customer, api_key=stripe_options()["api_key"]
+            )
     except stripe.StripeError:
-        logger.warning("Could not sync payment method %s", payment_method_id)
+        logger.warning("Could not sync the payment method of %s", data.get("id"))
 
 
 def _send_on_commit(signal, subscriber, subscription, **kwargs) -> None:
     transaction.on_commit(
         lambda: signal.send(
-            sender=type(subscriber),
+            sender=subscriber._meta.model,
             subscriber=subscriber,
             subscription=subscription,
             **kwargs,
         )
     )
+
+
+_sqlite_link_locks: dict[str, threading.Lock] = {}
+_sqlite_link_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _link_lock(subscriber):
+    """Serialize linking one subscriber within this process when on SQLite.
+
+    PostgreSQL locks the subscriber's row (`select_for_update`); SQLite has no row
+    locks, and its in-memory test database fails rather than waits on a busy table.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    key = f"{subscriber._meta.label_lower}:{subscriber.pk}"
+    with _sqlite_link_locks_guard:
+        lock = _sqlite_link_locks.setdefault(key, threading.Lock())
+    with lock:
+        yield
 
 
 def link_subscription(subscriber, stripe_subscription) -> LinkResult:
@@ -83,8 +112,8 @@ def link_subscription(subscriber, stripe_subscription) -> LinkResult:
     once the second waits, finds the link made and changes nothing.
     """
     subscription_id = stripe_id(stripe_subscription)
-    model = type(subscriber)
-    with transaction.atomic():
+    model = subscriber._meta.model
+    with _link_lock(subscriber), transaction.atomic():
         locked = (
             model.objects.select_for_update()
             .select_related("subscription")
@@ -121,7 +150,7 @@ def link_subscription(subscriber, stripe_subscription) -> LinkResult:
 
 def unlink_subscription(subscriber, subscription) -> bool:
     """Clear the subscriber's link if it points at this (ended) subscription."""
-    model = type(subscriber)
+    model = subscriber._meta.model
     with transaction.atomic():
         updated = model.objects.filter(
             pk=subscriber.pk, subscription=subscription
@@ -228,7 +257,7 @@ def mark_billing_details_changed(subscriber) -> None:
     Call it wherever something your `get_quantity()` counts is added or removed.
     """
     now = timezone.now()
-    type(subscriber)._default_manager.filter(pk=subscriber.pk).update(
+    subscriber._meta.model._default_manager.filter(pk=subscriber.pk).update(
         billing_details_last_changed=now
     )
     subscriber.billing_details_last_changed = now

@@ -59,7 +59,7 @@ def follow_subscription_update(sender, event, **kwargs):
     previous = event.data.get("previous_attributes") or {}
     transaction.on_commit(
         lambda: signals.subscription_updated.send(
-            sender=type(subscriber),
+            sender=subscriber._meta.model,
             subscriber=subscriber,
             subscription=subscription,
             previous_attributes=previous,

@@ -1,0 +1,56 @@
+"""Sync the Stripe catalogue and print an `ACTIVE_PRODUCTS` block for metadata.py."""
+
+import stripe
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.subscriptions.catalogue import (
+    StripeSetupError,
+    active_products_block,
+    check_stripe_configuration,
+    create_demo_catalogue,
+    is_live_key,
+    sync_catalogue,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Sync products and prices from the configured Stripe account (or the "
+        "emulator) and print a ready-to-paste ACTIVE_PRODUCTS block."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--create-demo-products",
+            action="store_true",
+            help="First create a demo catalogue: three tiers, monthly and annual "
+            "prices (per seat in per-seat builds). Refused with live keys.",
+        )
+
+    def handle(self, *args, create_demo_products=False, **options):
+        try:
+            key = check_stripe_configuration()
+            if create_demo_products:
+                if is_live_key(key):
+                    raise CommandError(
+                        "Refusing to create demo products with live Stripe keys."
+                    )
+                for product_id in create_demo_catalogue():
+                    self.stdout.write(f"Demo product ready: {product_id}")
+            products, prices = sync_catalogue(write=self.stdout.write)
+        except StripeSetupError as error:
+            raise CommandError(str(error)) from error
+        except stripe.StripeError as error:
+            raise CommandError(
+                f"Stripe error: {error.user_message or error}"
+            ) from error
+        block = active_products_block(products, prices)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Synchronized {len(products)} products and {len(prices)} prices."
+            )
+        )
+        self.stdout.write(
+            "Paste this into apps/subscriptions/metadata.py (edit slugs to taste):\n"
+        )
+        self.stdout.write(block)

@@ -1,0 +1,246 @@
+"""Checkout against the emulator: starting it, and provisioning on return or webhook."""
+
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+from djstripe.models import Customer, Subscription
+
+from apps.subscriptions import checkout, signals
+from apps.subscriptions.subscribers import subscriber_reference
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def activations():
+    received = []
+
+    def receiver(sender, subscriber, subscription, **kwargs):
+        received.append((subscriber.pk, subscription.id))
+
+    signals.subscription_activated.connect(receiver, weak=False)
+    yield received
+    signals.subscription_activated.disconnect(receiver)
+
+
+def start_checkout(client, urls, price) -> str:
+    """POST the price to checkout; the id of the Checkout session it redirects to."""
+    response = client.post(urls("checkout"), {"price_id": price.id})
+    assert response.status_code == 302, response.content
+    return urlsplit(response["Location"]).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def return_from(client, success_url):
+    parts = urlsplit(success_url)
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+def test_checkout_opens_a_session_for_the_subscriber(
+    billing_client, subscriber, urls, stripe_catalogue, stripe_emulator, settings
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    session = stripe_emulator.get("checkout.session", session_id)
+    assert session["mode"] == "subscription"
+    assert session["client_reference_id"] == subscriber_reference(subscriber)
+    assert session["metadata"]["subscriber"] == subscriber_reference(subscriber)
+    assert "{CHECKOUT_SESSION_ID}" in session["success_url"]
+    subscriber.refresh_from_db()
+    assert session["customer"] == subscriber.customer.id
+    [line] = stripe_emulator.engine.private(session_id)["line_items"]
+    expected = subscriber.get_quantity() if settings.SUBSCRIPTIONS_PER_SEAT else 1
+    assert line["quantity"] == expected
+
+
+def test_checkout_reuses_the_customer(
+    billing_client, subscriber, urls, stripe_catalogue, stripe_emulator
+):
+    start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    start_checkout(billing_client, urls, stripe_catalogue["starter"])
+    assert len(stripe_emulator.all("customer")) == 1
+    assert Customer.objects.count() == 1
+
+
+def test_the_return_page_provisions_the_subscription(
+    billing_client,
+    subscriber,
+    urls,
+    stripe_catalogue,
+    stripe_emulator,
+    activations,
+    django_capture_on_commit_callbacks,
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    success_url = stripe_emulator.complete_checkout(session_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = return_from(billing_client, success_url)
+    assert response.status_code == 200
+    assert 'data-testid="confirmed-plan">Pro<' in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.has_active_subscription()
+    assert activations == [(subscriber.pk, subscriber.subscription.id)]
+
+
+def test_a_declined_card_leaves_the_subscriber_unsubscribed(
+    billing_client, subscriber, urls, stripe_catalogue, stripe_emulator
+):
+    from stripe_emulator.errors import StripeError
+
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    with pytest.raises(StripeError):
+        stripe_emulator.complete_checkout(session_id, card="decline")
+    success_url = f"{urls('checkout_success')}?session_id={session_id}"
+    response = billing_client.get(success_url)
+    assert "Payment not complete" in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.subscription is None
+    assert not Subscription.objects.exists()
+
+
+def test_an_open_session_shows_a_message_and_provisions_nothing(
+    billing_client, subscriber, urls, stripe_catalogue
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    response = billing_client.get(f"{urls('checkout_success')}?session_id={session_id}")
+    assert response.status_code == 200
+    assert "has not gone through" in response.content.decode()
+    subscriber.refresh_from_db()
+    assert subscriber.subscription is None
+
+
+def test_another_subscribers_session_is_404(
+    client, billing_client, urls, stripe_catalogue, stripe_emulator, other_subscriber
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    stripe_emulator.complete_checkout(session_id)
+    other, other_admin = other_subscriber
+    client.force_login(other_admin)
+    other_url = checkout_url_for(other)
+    assert client.get(f"{other_url}?session_id={session_id}").status_code == 404
+    assert client.get(f"{other_url}?session_id=cs_nope").status_code == 404
+    other.refresh_from_db()
+    assert other.subscription is None
+
+
+def checkout_url_for(subscriber):
+    from apps.subscriptions.subscribers import subscriber_reverse
+
+    return subscriber_reverse("checkout_success", subscriber)
+
+
+def test_an_active_subscriber_is_sent_to_the_portal_not_a_second_checkout(
+    billing_client, subscriber, urls, stripe_catalogue, stripe_emulator
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    return_from(billing_client, stripe_emulator.complete_checkout(session_id))
+    response = billing_client.post(
+        urls("checkout"), {"price_id": stripe_catalogue["starter"].id}
+    )
+    assert response.status_code == 302
+    assert "/portal/" in response["Location"] or "billing" in response["Location"]
+    assert len(stripe_emulator.all("checkout.session")) == 1
+
+
+def test_paid_elsewhere_before_the_webhook_links_instead_of_selling_twice(
+    billing_client, subscriber, urls, stripe_catalogue, stripe_emulator
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    stripe_emulator.complete_checkout(session_id)  # no return, no webhook yet
+    billing_client.post(urls("checkout"), {"price_id": stripe_catalogue["pro"].id})
+    subscriber.refresh_from_db()
+    assert subscriber.has_active_subscription()
+    assert len(stripe_emulator.all("checkout.session")) == 1
+
+
+def test_return_page_then_webhook_provisions_once(
+    billing_client,
+    subscriber,
+    urls,
+    stripe_catalogue,
+    stripe_emulator,
+    webhook_endpoint,
+    activations,
+    django_capture_on_commit_callbacks,
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    with django_capture_on_commit_callbacks(execute=True):
+        return_from(billing_client, stripe_emulator.complete_checkout(session_id))
+    subscriber.refresh_from_db()
+    linked = subscriber.subscription_id
+    with django_capture_on_commit_callbacks(execute=True):
+        attempts = stripe_emulator.deliver_webhooks()
+    assert {a["status_code"] for a in attempts} == {200}
+    assert "checkout.session.completed" in {a["type"] for a in attempts}
+    subscriber.refresh_from_db()
+    assert subscriber.subscription_id == linked
+    assert len(activations) == 1
+    assert Subscription.objects.count() == 1
+
+
+def test_webhook_then_return_page_provisions_once(
+    billing_client,
+    subscriber,
+    urls,
+    stripe_catalogue,
+    stripe_emulator,
+    webhook_endpoint,
+    activations,
+    django_capture_on_commit_callbacks,
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    success_url = stripe_emulator.complete_checkout(session_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_emulator.deliver_webhooks()
+    subscriber.refresh_from_db()
+    assert subscriber.has_active_subscription()
+    linked = subscriber.subscription_id
+    with django_capture_on_commit_callbacks(execute=True):
+        result = checkout.complete_checkout_session(session_id, subscriber=subscriber)
+        assert return_from(billing_client, success_url).status_code == 200
+    assert result.outcome == checkout.CheckoutOutcome.ALREADY_PROVISIONED
+    subscriber.refresh_from_db()
+    assert subscriber.subscription_id == linked
+    assert len(activations) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_return_page_and_webhook_at_once_provision_once(
+    billing_client, subscriber, urls, stripe_catalogue, stripe_emulator, activations
+):
+    from apps.subscriptions.webhooks import provision_completed_checkout
+
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    stripe_emulator.complete_checkout(session_id)
+    session = stripe_emulator.get("checkout.session", session_id)
+    event = type("Event", (), {"data": {"object": session}})()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(call):
+        try:
+            barrier.wait()
+            call()
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(
+            target=run,
+            args=(lambda: checkout.complete_checkout_session(session_id, subscriber),),
+        ),
+        threading.Thread(
+            target=run, args=(lambda: provision_completed_checkout(None, event),)
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    subscriber.refresh_from_db()
+    assert subscriber.has_active_subscription()
+    assert Subscription.objects.count() == 1
+    assert len(activations) == 1

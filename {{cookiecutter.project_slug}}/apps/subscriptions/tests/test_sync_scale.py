@@ -1,0 +1,59 @@
+"""A run's cost follows the subscribers that changed, not the ones that did not."""
+
+import pytest
+
+from apps.subscriptions.benchmarks.scenario import (
+    bulk_synced_subscribers,
+    create_price,
+    make_subscriber,
+    set_seats,
+    subscribe,
+    user_seat_counts,
+)
+from apps.subscriptions.benchmarks.seat_sync import measure_run
+from apps.subscriptions.sync import sync_subscriptions
+
+pytestmark = pytest.mark.django_db
+
+CHANGED = 5
+
+
+@pytest.fixture(autouse=True)
+def per_seat(settings):
+    settings.SUBSCRIPTIONS_PER_SEAT = True
+
+
+@pytest.fixture
+def changed_subscribers(stripe_emulator):
+    with user_seat_counts():
+        price = create_price()
+        subscribers = [make_subscriber(2) for _ in range(CHANGED)]
+        for subscriber in subscribers:
+            subscribe(subscriber, price)
+        yield subscribers
+
+
+def test_queries_and_stripe_requests_do_not_grow_with_unchanged_subscribers(
+    changed_subscribers, stripe_emulator
+):
+    bulk_synced_subscribers(changed_subscribers[0], 30)
+    few = measure_run(stripe_emulator, changed_subscribers, 35, seats=3, repeat=1)
+    bulk_synced_subscribers(changed_subscribers[0], 270, start=30)
+    many = measure_run(stripe_emulator, changed_subscribers, 305, seats=6, repeat=1)
+
+    assert few.updated == many.updated == CHANGED
+    assert few.writes == many.writes == CHANGED
+    assert few.reads <= CHANGED
+    assert many.reads <= CHANGED
+    assert few.queries == many.queries
+
+
+def test_pending_subscribers_are_read_in_chunks(changed_subscribers, stripe_emulator):
+    for subscriber in changed_subscribers:
+        set_seats(subscriber, 3)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions(chunk_size=2)
+
+    assert (counts.checked, counts.updated) == (CHANGED, CHANGED)
+    assert stripe_emulator.writes == CHANGED

@@ -1,0 +1,66 @@
+"""Team builds: admins manage billing, members read it, outsiders get 404."""
+
+import pytest
+
+from apps.teams.models import Membership
+from apps.teams.tests.factories import MembershipFactory
+from apps.users.tests.factories import UserFactory
+
+from .factories import make_subscription
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member_client(client, subscriber):
+    client.force_login(MembershipFactory(team=subscriber).user)
+    return client
+
+
+def test_members_see_the_plans_without_upgrade_buttons(member_client, catalogue, urls):
+    page = member_client.get(urls("subscription")).content.decode()
+    assert catalogue[0].name in page
+    assert "Upgrade to" not in page
+    assert "Only team admins can subscribe" in page
+
+
+def test_members_see_the_subscription_without_manage_button(
+    member_client, subscriber, catalogue, urls
+):
+    from djstripe.models import Price
+
+    make_subscription(subscriber, Price.objects.first())
+    page = member_client.get(urls("subscription")).content.decode()
+    assert "Active" in page
+    assert "Manage billing" not in page
+
+
+@pytest.mark.parametrize("name", ["checkout", "portal"])
+def test_members_cannot_start_checkout_or_open_the_portal(
+    member_client, catalogue, urls, name
+):
+    from djstripe.models import Price
+
+    response = member_client.post(urls(name), {"price_id": Price.objects.first().id})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "name", ["subscription", "demo", "demo_subscribers", "demo_pro", "demo_billing"]
+)
+def test_non_members_get_404(client, subscriber, urls, name):
+    client.force_login(UserFactory())
+    assert client.get(urls(name)).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["checkout", "portal"])
+def test_non_members_get_404_on_posts(client, subscriber, urls, name):
+    client.force_login(UserFactory())
+    assert client.post(urls(name), {"price_id": "x"}).status_code == 404
+
+
+def test_admins_of_another_team_get_404(client, subscriber, other_subscriber, urls):
+    _, other_admin = other_subscriber
+    client.force_login(other_admin)
+    assert client.get(urls("subscription")).status_code == 404
+    assert Membership.objects.filter(user=other_admin, team=subscriber).count() == 0
