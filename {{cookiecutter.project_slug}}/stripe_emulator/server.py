@@ -350,6 +350,10 @@ class EmulatorServer:
         self._stop = threading.Event()
         self._threads = []
 
+    def _serve(self):
+        # A short poll interval makes stop() quick (tests start and stop many servers).
+        self.httpd.serve_forever(poll_interval=0.05)
+
     def _tick(self):
         # Subscriptions on real time renew, retry and expire without a test clock.
         while not self._stop.wait(self.tick_seconds):
@@ -360,7 +364,7 @@ class EmulatorServer:
         if self.state:
             self.state.start()
         self.sender.start()
-        for target in (self.httpd.serve_forever, self._tick):
+        for target in (self._serve, self._tick):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
