@@ -1,0 +1,238 @@
+"""A real Celery worker and beat push a team's new seat count to Stripe (emulated).
+
+Everything runs as separate processes on loopback, as in production: the Stripe
+emulator over HTTP, Redis (a throwaway redis-server, or REDIS_URL) or else the
+folder broker, a SQLite file database shared by the site's processes, a worker and
+beat with a one-second sync interval. REQUIRE_SERVICES=1 makes a missing Redis fail.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+PROJECT_DIR = Path(settings.BASE_DIR)
+API_KEY = "sk_test_emulator0000000000000000000000"
+# How long processes get to come up and the seat count to arrive, at most.
+DEADLINE_SECONDS = 90
+
+SETTINGS_MODULE = """
+from config.settings.local import *  # noqa: F403
+
+# Tables straight from the models (migrate --run-syncdb): faster than migrations.
+MIGRATION_MODULES = {{
+    label: None
+    for label in ("admin", "auth", "contenttypes", "sessions", "sites", "account",
+                  "mfa", "djstripe", "users", "teams", "subscriptions", "web")
+}}
+CELERY_BEAT_SCHEDULE_FILENAME = {beat_file!r}
+if not REDIS_URL:  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {{
+        "data_folder_in": {queue!r},
+        "data_folder_out": {queue!r},
+        "processed_folder": {queue!r},
+        "store_processed": False,
+    }}
+    CELERY_RESULT_BACKEND = "file://" + {results!r}
+"""
+
+SUBSCRIBE = """
+import json
+from apps.subscriptions.benchmarks.scenario import create_price, make_subscriber, subscribe
+team = make_subscriber(2)
+subscription = subscribe(team, create_price())
+print(json.dumps({"team": team.pk, "subscription": subscription["id"]}))
+"""
+
+ADD_MEMBER = """
+from apps.subscriptions.benchmarks.scenario import set_seats
+from apps.teams.models import Team
+set_seats(Team.objects.get(pk={team}), 3)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition, what: str, processes=()):
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                pytest.fail(f"{process.args[0:4]} exited while waiting for {what}")
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"Gave up waiting for {what} after {DEADLINE_SECONDS} s")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Processes:
+    """Processes started by one test, each stopped (by its own pid) at the end."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.started = []
+
+    def start(self, name, args, env=None):
+        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - kept open
+        process = subprocess.Popen(
+            args, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.started.append((process, log))
+        return process
+
+    def stop_all(self):
+        for process, _ in reversed(self.started):
+            if process.poll() is None:
+                process.terminate()
+        for process, log in reversed(self.started):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.close()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
+            for path in sorted(self.log_dir.glob("*.log"))
+        )
+
+
+@pytest.fixture
+def processes(tmp_path):
+    started = Processes(tmp_path)
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture
+def redis_url(processes):
+    """REDIS_URL if set, else a throwaway redis-server, else "" (the folder broker)."""
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    server = shutil.which("redis-server")
+    if server is None:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(
+                "REQUIRE_SERVICES=1 but there is no redis-server and no REDIS_URL"
+            )
+        return ""
+    port = free_port()
+    process = processes.start(
+        "redis", [server, "--port", str(port), "--save", "", "--appendonly", "no"]
+    )
+    wait_for(lambda: port_open(port), "redis-server", [process])
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture
+def site_env(tmp_path, processes, redis_url):
+    """The environment of the site's processes, with the emulator started."""
+    (tmp_path / "queue").mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "seat_settings.py").write_text(
+        SETTINGS_MODULE.format(
+            beat_file=str(tmp_path / "beat-schedule"),
+            queue=str(tmp_path / "queue"),
+            results=str(tmp_path / "results"),
+        )
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(PROJECT_DIR)]),
+        "DJANGO_SETTINGS_MODULE": "seat_settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "STRIPE_EMULATOR": "1",
+        "STRIPE_EMULATOR_URL": f"http://127.0.0.1:{port}",
+        "STRIPE_TEST_SECRET_KEY": API_KEY,
+        "SUBSCRIPTIONS_SYNC_INTERVAL": "1",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+    }
+    emulator = processes.start(
+        "emulator", [sys.executable, "-m", "stripe_emulator", "--port", str(port)], env
+    )
+    wait_for(lambda: port_open(port), "the Stripe emulator", [emulator])
+    env["EMULATOR_PORT"] = str(port)
+    return env
+
+
+def manage(env, *args, timeout=120) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def emulator_quantity(env, subscription_id) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{env['EMULATOR_PORT']}/v1/subscriptions/{subscription_id}",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["items"]["data"][0]["quantity"]
+
+
+def test_beat_and_a_worker_push_a_new_seat_to_stripe(site_env, processes):
+    manage(site_env, "migrate", "--run-syncdb", "--verbosity", "0")
+    output = manage(site_env, "shell", "-c", SUBSCRIBE)
+    created = json.loads(output.strip().splitlines()[-1])
+    assert emulator_quantity(site_env, created["subscription"]) == 2
+    celery = [sys.executable, "-m", "celery", "-A", "config.celery_app"]
+    worker = processes.start(
+        "worker",
+        [
+            *celery,
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        site_env,
+    )
+    beat = processes.start(
+        "beat", [*celery, "beat", "--loglevel", "INFO", "--max-interval", "1"], site_env
+    )
+
+    manage(site_env, "shell", "-c", textwrap.dedent(ADD_MEMBER.format(**created)))
+
+    try:
+        wait_for(
+            lambda: emulator_quantity(site_env, created["subscription"]) == 3,
+            "the third seat to reach the emulator",
+            [worker, beat],
+        )
+    except BaseException:
+        print(processes.logs())
+        raise
+    assert "sync_subscriptions_task" in (processes.log_dir / "beat.log").read_text()
