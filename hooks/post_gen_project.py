@@ -24,6 +24,7 @@ def remove_teams_files() -> None:
         "apps/teams",
         "apps/subscriptions/tests/test_team_billing.py",
         "apps/subscriptions/tests/test_seats_team.py",
+        "apps/subscriptions/tests/test_celery_beat_worker.py",
     )
 
 

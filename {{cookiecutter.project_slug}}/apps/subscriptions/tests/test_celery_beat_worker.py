@@ -25,25 +25,45 @@ API_KEY = "sk_test_emulator0000000000000000000000"
 # How long processes get to come up and the seat count to arrive, at most.
 DEADLINE_SECONDS = 90
 
-SETTINGS_MODULE = """
-from config.settings.local import *  # noqa: F403
+# Apps whose tables `migrate --run-syncdb` creates straight from the models.
+APP_LABELS = (
+    "admin",
+    "auth",
+    "contenttypes",
+    "sessions",
+    "sites",
+    "account",
+    "mfa",
+    "djstripe",
+    "users",
+    "teams",
+    "subscriptions",
+    "web",
+)
 
-# Tables straight from the models (migrate --run-syncdb): faster than migrations.
-MIGRATION_MODULES = {{
-    label: None
-    for label in ("admin", "auth", "contenttypes", "sessions", "sites", "account",
-                  "mfa", "djstripe", "users", "teams", "subscriptions", "web")
-}}
-CELERY_BEAT_SCHEDULE_FILENAME = {beat_file!r}
-if not REDIS_URL:  # noqa: F405
-    CELERY_BROKER_TRANSPORT_OPTIONS = {{
-        "data_folder_in": {queue!r},
-        "data_folder_out": {queue!r},
-        "processed_folder": {queue!r},
+
+def settings_module(tmp_path) -> str:
+    """Local settings with this test's database tables, broker folder and beat file."""
+    queue, results = str(tmp_path / "queue"), str(tmp_path / "results")
+    transport = {
+        "data_folder_in": queue,
+        "data_folder_out": queue,
+        "processed_folder": queue,
         "store_processed": False,
-    }}
-    CELERY_RESULT_BACKEND = "file://" + {results!r}
-"""
+    }
+    return "\n".join(
+        [
+            "from config.settings.local import *  # noqa: F403",
+            # No migrations: tables straight from the models are faster to make.
+            f"MIGRATION_MODULES = {dict.fromkeys(APP_LABELS)!r}",
+            f"CELERY_BEAT_SCHEDULE_FILENAME = {str(tmp_path / 'beat-schedule')!r}",
+            "if not REDIS_URL:  # noqa: F405",
+            f"    CELERY_BROKER_TRANSPORT_OPTIONS = {transport!r}",
+            f"    CELERY_RESULT_BACKEND = {'file://' + results!r}",
+            "",
+        ]
+    )
+
 
 SUBSCRIBE = """
 import json
@@ -149,13 +169,7 @@ def site_env(tmp_path, processes, redis_url):
     """The environment of the site's processes, with the emulator started."""
     (tmp_path / "queue").mkdir()
     (tmp_path / "results").mkdir()
-    (tmp_path / "seat_settings.py").write_text(
-        SETTINGS_MODULE.format(
-            beat_file=str(tmp_path / "beat-schedule"),
-            queue=str(tmp_path / "queue"),
-            results=str(tmp_path / "results"),
-        )
-    )
+    (tmp_path / "seat_settings.py").write_text(settings_module(tmp_path))
     port = free_port()
     env = {
         **os.environ,
