@@ -79,19 +79,21 @@ def migrate(site):
 
 def create_demo_user(site):
     """Create the demo user (or reset its password) and return its credentials."""
-    manage(site, "shell", "-c", CREATE_DEMO_USER.format(email=DEMO_EMAIL, password=DEMO_PASSWORD))
+    manage(site, "shell", "--verbosity", "0", "-c", CREATE_DEMO_USER.format(email=DEMO_EMAIL, password=DEMO_PASSWORD))
     return DEMO_EMAIL, DEMO_PASSWORD
 
 
 def serve(site, processes):
     """Run every process until Ctrl-C (or one of them exits), then stop them all."""
+    # `kill` (SIGTERM) stops the demo as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     children = {
         name: subprocess.Popen(command, cwd=site, env=site_env(), start_new_session=True)
         for name, command in processes.items()
     }
     try:
         os.wait()  # returns when the first child exits
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         for child in children.values():

@@ -109,7 +109,9 @@ def bake(request, cookies_session):
     result = cookies_session.bake(extra_context=OPTION_SETS[name])
     seconds = time.perf_counter() - started
     if result.exception is not None:
-        pytest.fail(f"baking {name} failed: {result.exception!r}", pytrace=False)
+        error = result.exception
+        where = f" at {error.filename}:{error.lineno}" if getattr(error, "filename", None) else ""
+        pytest.fail(f"baking {name} failed{where}: {error!r}", pytrace=False)
     record_figure(name, bake_seconds=round(seconds, 2))
     return Bake(name=name, path=Path(result.project_path), context=result.context, seconds=seconds)
 

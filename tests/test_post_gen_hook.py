@@ -1,12 +1,17 @@
 """hooks/post_gen_project.py: each option set keeps what it uses and nothing else."""
 
 import re
+import sys
 
 import pytest
 
-from conftest import OPTION_SETS, option_set_params
+from conftest import OPTION_SETS, option_set_params, run
 
 TEAMS_WORD = re.compile(r"teams", re.IGNORECASE)
+PRINT_BEAT_TASKS = (
+    "from django.conf import settings; "
+    "print(*(entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()))"
+)
 
 
 def builds(billing_subject):
@@ -67,3 +72,15 @@ def test_each_bake_gets_its_own_random_secret_key(cookies):
 
     assert keys[0] != keys[1]
     assert all(len(key) >= 50 and len(set(key)) >= 5 for key in keys)
+
+
+@pytest.mark.parametrize("bake", option_set_params(), indirect=True)
+def test_beat_schedules_the_seat_sync_only_in_per_seat_builds(bake):
+    printed = run(
+        [sys.executable, "manage.py", "shell", "-c", PRINT_BEAT_TASKS],
+        cwd=bake.path,
+    )
+    scheduled = printed.stdout.split()
+
+    per_seat = bake.context["per_seat_billing"] == "y"
+    assert ("apps.subscriptions.tasks.sync_subscriptions_task" in scheduled) is per_seat
