@@ -234,6 +234,12 @@ class CatalogMixin:
         products = [p for p in products if matches(p["created"])]
         return self.list_response("/v1/products", products, params)
 
+    def list_product_features(self, params, id):
+        # Entitlement features are not emulated: every product has none.
+        check_params(params, LIST_PARAMS)
+        self.fetch("product", id)
+        return shapes.empty_list(f"/v1/products/{id}/features")
+
     # -- prices --------------------------------------------------------------------
 
     def _tiers(self, raw, mode):

@@ -28,6 +28,7 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:12111"
 ACCOUNT_ID = "acct_1EmulatorLocal0"
 ID_ALPHABET = string.ascii_letters + string.digits
 MAX_EXPAND_DEPTH = 4
+NOT_EXPANDABLE = object()
 
 PREFIXES = {
     "product": "prod",
@@ -76,6 +77,7 @@ ROUTES = [
     Route("GET", "/v1/products/{id}", "retrieve_product"),
     Route("POST", "/v1/products/{id}", "update_product"),
     Route("DELETE", "/v1/products/{id}", "delete_product"),
+    Route("GET", "/v1/products/{id}/features", "list_product_features"),
     Route("POST", "/v1/prices", "create_price"),
     Route("GET", "/v1/prices", "list_prices"),
     Route("GET", "/v1/prices/{id}", "retrieve_price"),
@@ -374,7 +376,7 @@ class Engine(CatalogMixin, BillingMixin, WebhookMixin):
                 self._expand_node(item, rest, path)
             return
         extra = self.expand_extra(node, head)
-        if extra is not None:
+        if extra is not NOT_EXPANDABLE:
             node[head] = extra
         elif head not in node:
             raise invalid(f"This property cannot be expanded ({head}).", param="expand")
@@ -402,7 +404,17 @@ class Engine(CatalogMixin, BillingMixin, WebhookMixin):
             }
         if kind == "price" and field == "tiers":
             return clone(self.private(node["id"]).get("tiers"))
-        return None
+        if kind == "price" and field == "currency_options":
+            option = {
+                "custom_unit_amount": None,
+                "tax_behavior": node["tax_behavior"],
+                "unit_amount": node["unit_amount"],
+                "unit_amount_decimal": node["unit_amount_decimal"],
+            }
+            return {node["currency"]: option}
+        if kind == "customer" and field in ("sources", "tax_ids"):
+            return shapes.empty_list(f"/v1/customers/{node['id']}/{field}")
+        return NOT_EXPANDABLE
 
     # -- events ------------------------------------------------------------------
 
