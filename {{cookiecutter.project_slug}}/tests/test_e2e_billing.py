@@ -1,0 +1,337 @@
+"""End to end in Chromium: sign up, subscribe, change plan and cancel, against the site
+and the Stripe emulator running as real processes on loopback.
+
+Each step's screenshot is saved under test-artifacts/e2e-billing/. Skips when
+Chromium or Playwright is missing, unless REQUIRE_SERVICES=1.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "e2e-billing"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SECRET_KEY = "sk_test_" + "e2e0" * 8
+PASSWORD = "a-long-unusual-passphrase"
+
+
+def _missing(reason):
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port, process, log):
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"exited early:\n{log.read_text()}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"port {port} never opened:\n{log.read_text()}")
+
+
+class Site:
+    """The emulator and the site as processes, and helpers to reach them."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.emulator_port, self.site_port = _free_port(), _free_port()
+        self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
+        self.url = f"http://127.0.0.1:{self.site_port}"
+        self.site_log = workdir / "site.log"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+            "STRIPE_EMULATOR": "1",
+            "STRIPE_EMULATOR_URL": self.emulator_url,
+            "STRIPE_TEST_SECRET_KEY": SECRET_KEY,
+            "ACCOUNT_EMAIL_VERIFICATION": "mandatory",
+            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.processes = []
+
+    def manage(self, *args) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def _spawn(self, args, log: Path, port: int):
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        _wait_for_port(port, process, log)
+
+    def start(self):
+        self._spawn(
+            [sys.executable, "-m", "stripe_emulator", "--port", str(self.emulator_port)],
+            self.workdir / "emulator.log",
+            self.emulator_port,
+        )
+        self.manage("migrate", "--noinput")
+        self.manage("bootstrap_subscriptions", "--create-demo-products")
+        self.manage("register_webhook_endpoint", "--base-url", self.url)
+        self._spawn(
+            [
+                sys.executable,
+                "manage.py",
+                "runserver",
+                f"127.0.0.1:{self.site_port}",
+                "--noreload",
+            ],
+            self.site_log,
+            self.site_port,
+        )
+
+    def stop(self):
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=10)
+
+    def stripe(self, method, path, **params):
+        """Call the emulator's API as Stripe's clients do."""
+        data = urllib.parse.urlencode(params).encode() if params else None
+        request = urllib.request.Request(
+            f"{self.emulator_url}{path}",
+            data=data if method == "POST" else None,
+            method=method,
+            headers={"Authorization": f"Bearer {SECRET_KEY}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def confirmation_link(self, email) -> str:
+        for _ in range(100):
+            found = re.findall(r"http://\S+/accounts/confirm-email/\S+/", self.site_log.read_text())
+            if found:
+                return found[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"no confirmation e-mail for {email}")
+
+
+@pytest.fixture
+def site(tmp_path):
+    if not Path(CHROMIUM).exists():
+        _missing(f"{CHROMIUM} is not installed")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("playwright is not installed")
+    site = Site(tmp_path)
+    try:
+        site.start()
+        yield site
+    finally:
+        site.stop()
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+class Steps:
+    """Numbered screenshots, one per step."""
+
+    def __init__(self, page, name):
+        self.page, self.count = page, 0
+        self.folder = ARTIFACTS / name
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+
+    def shot(self, label):
+        self.count += 1
+        self.page.screenshot(path=self.folder / f"{self.count:02d}-{label}.png")
+
+
+def _sign_up(page, site, steps, email):
+    page.goto(f"{site.url}/accounts/signup/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    steps.shot("sign-up")
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()
+    steps.shot("verify-your-email")
+    page.goto(site.confirmation_link(email))
+    page.click("form button[type=submit]")
+    page.wait_for_load_state()
+    steps.shot("verified")
+
+
+def _billing_base(page, site) -> str:
+    """Where the billing pages live: /a/<team>/ in team builds, / in user builds."""
+    page.goto(f"{site.url}/")
+    match = re.search(r"/a/([^/]+)/", page.url)
+    return f"{site.url}/a/{match.group(1)}/" if match else f"{site.url}/"
+
+
+def _attach_test_clock(site, email) -> str:
+    """Give the subscriber a Stripe customer on a test clock, so time can be moved."""
+    code = (
+        "import time, stripe\n"
+        "from djstripe.models import Customer\n"
+        "from apps.subscriptions.stripe_api import stripe_options\n"
+        "from apps.subscriptions.subscribers import get_subscriber_model\n"
+        "from apps.users.models import User\n"
+        f"user = User.objects.get(email={email!r})\n"
+        "model = get_subscriber_model()\n"
+        "s = user if model is User else model.objects.get(members=user)\n"
+        "clock = stripe.test_helpers.TestClock.create(\n"
+        "    frozen_time=int(time.time()), **stripe_options())\n"
+        "data = stripe.Customer.create(email=user.email, test_clock=clock.id,\n"
+        "    metadata={'djstripe_subscriber': str(s.pk)}, **stripe_options())\n"
+        "s.customer = Customer.sync_from_stripe_data(data)\n"
+        "s.save()\n"
+        "print(clock.id)\n"
+    )
+    return site.manage("shell", "-c", code).strip().splitlines()[-1]
+
+
+def _upgrade(page, plan):
+    page.click("label[for=interval-year]")
+    page.locator(f"article[data-plan={plan}] .plan-interval-year button").click()
+    page.wait_for_url(re.compile(r".*/checkout/.*"))
+
+
+def _pro_page_status(page, base) -> str:
+    page.goto(f"{base}subscription/demo/pro/")
+    return "redirected" if page.url.rstrip("/").endswith("/subscription") else "open"
+
+
+def _wait_until(check, expected, attempts=60):
+    for _ in range(attempts):
+        if check() == expected:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_subscribe_change_plan_and_cancel_in_a_browser(site, page):
+    steps = Steps(page, "subscription-lifecycle")
+    email = "founder@example.com"
+    _sign_up(page, site, steps, email)
+    base = _billing_base(page, site)
+    clock_id = _attach_test_clock(site, email)
+
+    page.goto(f"{base}subscription/")
+    steps.shot("pricing-monthly")
+    page.click("label[for=interval-year]")
+    assert page.locator("article[data-plan=pro] .plan-interval-year").is_visible()
+    assert not page.locator("article[data-plan=pro] .plan-interval-month").is_visible()
+    steps.shot("pricing-annual")
+
+    # A declined card leaves the subscriber unsubscribed.
+    _upgrade(page, "pro")
+    steps.shot("checkout")
+    page.click("#pay-decline")
+    page.wait_for_load_state()
+    steps.shot("card-declined")
+    page.goto(f"{base}subscription/")
+    assert page.locator("article[data-plan=pro]").count() == 1
+    assert _pro_page_status(page, base) == "redirected"
+
+    _upgrade(page, "pro")
+    page.click("#pay-success")
+    page.wait_for_url(re.compile(r".*/subscription/confirm/.*"))
+    steps.shot("confirmed")
+    assert page.locator("[data-testid=confirmed-plan]").inner_text() == "Pro"
+    assert "Active" in page.locator("[data-testid=plan-status]").inner_text()
+    assert _pro_page_status(page, base) == "open"
+    steps.shot("pro-page-open")
+
+    # Portal: switch to Starter and come back.
+    page.goto(f"{base}subscription/")
+    page.click("text=Manage billing")
+    page.wait_for_url(re.compile(r".*/portal/.*"))
+    steps.shot("portal")
+    option = page.locator("select[name=price] option", has_text="Starter").filter(
+        has_text="year"
+    )
+    page.select_option("select[name=price]", value=option.get_attribute("value"))
+    page.click("text=Switch plan")
+    page.wait_for_load_state()
+    steps.shot("portal-switched")
+    page.click("#return")
+    page.wait_for_url(re.compile(r".*/subscription/$"))
+    steps.shot("back-on-starter")
+    assert page.locator("[data-testid=plan-name]").inner_text() == "Starter"
+    assert _pro_page_status(page, base) == "redirected"
+    steps.shot("pro-page-redirects")
+
+    # Portal: cancel at period end.
+    page.goto(f"{base}subscription/")
+    page.click("text=Manage billing")
+    page.wait_for_url(re.compile(r".*/portal/.*"))
+    page.click("text=Cancel at period end")
+    page.wait_for_load_state()
+    page.click("#return")
+    page.wait_for_url(re.compile(r".*/subscription/$"))
+    steps.shot("cancels-at-period-end")
+    assert page.locator("[data-testid=plan-ends]").count() == 1
+
+    # Move the test clock past the period end: the subscription ends.
+    [subscription] = site.stripe("GET", "/v1/subscriptions?status=all")["data"]
+    period_end = subscription["items"]["data"][0]["current_period_end"]
+    site.stripe(
+        "POST",
+        f"/v1/test_helpers/test_clocks/{clock_id}/advance",
+        frozen_time=period_end + 3600,
+    )
+    assert _wait_until(lambda: _pro_page_status(page, base), "redirected")
+    page.goto(f"{base}subscription/demo/subscribers/")
+    assert page.url.rstrip("/").endswith("/subscription")
+    steps.shot("ended")
+    assert page.locator("article[data-plan=pro]").count() == 1
