@@ -414,6 +414,11 @@ class Engine(CatalogMixin, BillingMixin, WebhookMixin):
             return {node["currency"]: option}
         if kind == "customer" and field in ("sources", "tax_ids"):
             return shapes.empty_list(f"/v1/customers/{node['id']}/{field}")
+        if field == "breakdown" and "amount_discount" in node:
+            # Checkout's total_details.breakdown (dj-stripe expands it).
+            return {"discounts": [], "taxes": []}
+        if kind == "item" and field == "discounts":
+            return []
         return NOT_EXPANDABLE
 
     # -- events ------------------------------------------------------------------
