@@ -106,7 +106,13 @@ class Site:
 
     def start(self):
         self._spawn(
-            [sys.executable, "-m", "stripe_emulator", "--port", str(self.emulator_port)],
+            [
+                sys.executable,
+                "-m",
+                "stripe_emulator",
+                "--port",
+                str(self.emulator_port),
+            ],
             self.workdir / "emulator.log",
             self.emulator_port,
         )
@@ -145,7 +151,9 @@ class Site:
 
     def confirmation_link(self, email) -> str:
         for _ in range(100):
-            found = re.findall(r"http://\S+/accounts/confirm-email/\S+/", self.site_log.read_text())
+            found = re.findall(
+                r"http://\S+/accounts/confirm-email/\S+/", self.site_log.read_text()
+            )
             if found:
                 return found[-1]
             time.sleep(0.1)
