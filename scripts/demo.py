@@ -8,14 +8,17 @@ beside the others. Re-running reuses the baked site, its database and its demo u
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO_ROOT / "demo"
 VENV_BIN = Path(sys.executable).parent
 HOST, PORT = "127.0.0.1", 8000
+EMULATOR_PORT = 12111
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password-2024"
 
@@ -50,6 +53,9 @@ def site_env(**overrides):
     env = dict(os.environ)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    # Billing talks to the local Stripe emulator: no Stripe account needed.
+    env["STRIPE_EMULATOR"] = "1"
+    env["STRIPE_EMULATOR_URL"] = f"http://{HOST}:{EMULATOR_PORT}"
     env.update(overrides)
     return env
 
@@ -83,6 +89,26 @@ def create_demo_user(site):
     return DEMO_EMAIL, DEMO_PASSWORD
 
 
+def start_emulator(site):
+    """Start the Stripe emulator (state kept in the site folder) and wait for it."""
+    command = [sys.executable, "-m", "stripe_emulator", "--port", str(EMULATOR_PORT),
+               "--state", ".stripe-emulator.json"]
+    emulator = subprocess.Popen(command, cwd=site, env=site_env(), start_new_session=True)
+    for _ in range(100):
+        with socket.socket() as sock:
+            if sock.connect_ex((HOST, EMULATOR_PORT)) == 0:
+                return emulator
+        time.sleep(0.1)
+    os.killpg(emulator.pid, signal.SIGTERM)
+    sys.exit(f"The Stripe emulator did not start on port {EMULATOR_PORT}")
+
+
+def prepare_billing(site):
+    """Create the demo catalogue in the emulator and register the webhook endpoint."""
+    manage(site, "bootstrap_subscriptions", "--create-demo-products", stdout=subprocess.DEVNULL)
+    manage(site, "register_webhook_endpoint", "--base-url", f"http://{HOST}:{PORT}")
+
+
 def serve(site, processes):
     """Run every process until Ctrl-C (or one of them exits), then stop them all."""
     # `kill` (SIGTERM) stops the demo as cleanly as Ctrl-C does.
@@ -111,6 +137,8 @@ def main():
         sys.exit("cookiecutter is not installed in this venv: run `make demo`, not this script")
     site = bake()
     migrate(site)
+    emulator = start_emulator(site)
+    prepare_billing(site)
     email, password = create_demo_user(site)
     print(
         f"\nDemo site: http://{HOST}:{PORT}/\n"
@@ -118,7 +146,11 @@ def main():
         f"Site folder: {site.relative_to(REPO_ROOT)}  (Ctrl-C stops the demo)\n",
         flush=True,
     )
-    serve(site, PROCESSES)
+    try:
+        serve(site, PROCESSES)
+    finally:
+        os.killpg(emulator.pid, signal.SIGTERM)
+        emulator.wait(timeout=10)
 
 
 if __name__ == "__main__":
