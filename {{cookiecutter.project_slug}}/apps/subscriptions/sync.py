@@ -115,7 +115,9 @@ def link_subscription(subscriber, stripe_subscription) -> LinkResult:
     model = subscriber._meta.model
     with _link_lock(subscriber), transaction.atomic():
         locked = (
-            model.objects.select_for_update()
+            # PostgreSQL cannot lock the nullable side of the outer join: lock
+            # the subscriber's row only.
+            model.objects.select_for_update(of=("self",))
             .select_related("subscription")
             .get(pk=subscriber.pk)
         )

@@ -1,9 +1,12 @@
 """Seat counts reach Stripe through `sync_subscriptions`, only for what changed."""
 
+import contextlib
+import threading
+
 import pytest
 import stripe
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections
 from djstripe.models import Subscription, SubscriptionItem
 
 from apps.subscriptions import sync
@@ -263,31 +266,66 @@ def test_a_run_that_starts_during_another_does_not_update_again(
     assert stripe_quantity(subscriber) == 3
 
 
-def test_a_run_waits_for_no_one_while_another_holds_the_lock(
-    subscribed, monkeypatch, tmp_path, stripe_emulator
+@pytest.fixture
+def shared_lock(monkeypatch, tmp_path):
+    """The run lock as separate processes share it (a file beside a SQLite file)."""
+    if connection.vendor == "sqlite":
+        monkeypatch.setitem(
+            connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3")
+        )
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere():
+    """Hold the run lock from another thread, with its own database connection."""
+    held, release, acquired = threading.Event(), threading.Event(), []
+
+    def hold():
+        try:
+            with run_lock() as got_it:
+                acquired.append(got_it)
+                held.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+            held.set()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(30)
+    try:
+        yield acquired == [True]
+    finally:
+        release.set()
+        thread.join(30)
+
+
+def test_a_run_does_nothing_while_another_holds_the_lock(
+    subscribed, shared_lock, stripe_emulator
 ):
     subscriber = subscribed(seats=2)
     set_seats(subscriber, 3)
-    # The file lock beside a SQLite database, as two processes would share it.
-    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
     stripe_emulator.reset_counts()
 
-    with run_lock() as first:
+    with lock_held_elsewhere() as other_run_has_it:
         counts = sync_subscriptions()
 
-    assert first
+    assert other_run_has_it
     assert counts.locked_out
     assert (counts.checked, stripe_emulator.reads) == (0, 0)
     assert is_pending(subscriber)
 
 
-def test_the_lock_is_free_again_after_a_run(monkeypatch, tmp_path):
-    monkeypatch.setitem(connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3"))
+def test_the_lock_is_free_again_after_a_run(subscribed, shared_lock):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    with lock_held_elsewhere() as other_run_had_it:
+        pass
 
-    with run_lock() as first:
-        assert first
-    with run_lock() as second:
-        assert second
+    counts = sync_subscriptions()
+
+    assert other_run_had_it
+    assert (counts.locked_out, counts.updated) == (False, 1)
 
 
 def test_a_dry_run_writes_nothing(subscribed, stripe_emulator):
