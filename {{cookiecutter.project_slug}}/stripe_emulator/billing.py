@@ -381,13 +381,9 @@ class BillingMixin:
             before = self.render(sub)
             if sub_status is None:
                 sub["status"] = "active" if paid else "incomplete"
-            if paid or sub["status"] != before["status"]:
-                self.emit(
-                    "customer.subscription.updated",
-                    sub,
-                    self.diff(before, self.render(sub)),
-                    created=now,
-                )
+            changes = self.diff(before, self.render(sub))
+            if changes:
+                self.emit("customer.subscription.updated", sub, changes, created=now)
         return sub
 
     def end_subscription(self, sub, when, reason="cancellation_requested"):

@@ -29,6 +29,7 @@ ACCOUNT_ID = "acct_1EmulatorLocal0"
 ID_ALPHABET = string.ascii_letters + string.digits
 MAX_EXPAND_DEPTH = 4
 NOT_EXPANDABLE = object()
+IDEMPOTENCY_TTL = 24 * 3600
 
 PREFIXES = {
     "product": "prod",
@@ -599,6 +600,8 @@ class Engine(CatalogMixin, BillingMixin, WebhookMixin):
             if key:
                 cache_key = f"{headers.get('authorization', '')}|{key}"
                 cached = self.state["idempotency"].get(cache_key)
+                if cached and cached.get("at", 0) < self.clock() - IDEMPOTENCY_TTL:
+                    cached = None
                 if cached:
                     if cached["fingerprint"] != fingerprint:
                         raise StripeError(
@@ -624,14 +627,25 @@ class Engine(CatalogMixin, BillingMixin, WebhookMixin):
             finally:
                 self._request = {"id": None, "idempotency_key": None}
             if key:
-                self.state["idempotency"][cache_key] = {
-                    "fingerprint": fingerprint,
-                    "status": status,
-                    "body": text,
-                }
+                self._remember_idempotent(cache_key, fingerprint, status, text)
             if (route.mutates and status == 200) or key:
                 self._changed()
             return status, text.encode(), False
+
+    def _remember_idempotent(self, cache_key, fingerprint, status, text):
+        """Keep the answer for replays; like Stripe, keys are forgotten after 24 hours."""
+        now = self.clock()
+        cache = self.state["idempotency"]
+        if len(cache) % 1000 == 999:  # sweep now and then, not on every request
+            cutoff = now - IDEMPOTENCY_TTL
+            for stale in [k for k, v in cache.items() if v.get("at", now) < cutoff]:
+                del cache[stale]
+        cache[cache_key] = {
+            "fingerprint": fingerprint,
+            "status": status,
+            "body": text,
+            "at": now,
+        }
 
     # -- account -----------------------------------------------------------------
 

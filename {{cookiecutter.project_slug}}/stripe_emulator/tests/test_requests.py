@@ -3,7 +3,10 @@
 import pytest
 
 from stripe_emulator.encoding import parse_params
+from stripe_emulator.engine import Engine
 from stripe_emulator.errors import StripeError
+
+from .conftest import Api
 
 
 def test_bracket_notation_nests_dicts_and_lists():
@@ -147,3 +150,13 @@ def test_idempotency_key_reused_with_other_params_is_an_error(api):
     status, body = api("POST", "/v1/customers", "email=b@example.com", headers=headers)
     assert status == 400
     assert body["error"]["type"] == "idempotency_error"
+
+
+def test_idempotency_keys_expire_after_a_day():
+    now = [1_700_000_000.0]
+    api = Api(Engine(clock=lambda: now[0]))
+    headers = {"Idempotency-Key": "daily"}
+    first = api.ok("POST", "/v1/customers", "email=a@example.com", headers=headers)
+    now[0] += 24 * 3600 + 1
+    second = api.ok("POST", "/v1/customers", "email=a@example.com", headers=headers)
+    assert first["id"] != second["id"]
