@@ -214,6 +214,15 @@ def emulator_quantity(env, subscription_id) -> int:
 
 
 def test_beat_and_a_worker_push_a_new_seat_to_stripe(site_env, processes):
+    try:
+        push_a_new_seat_through_celery(site_env, processes)
+    except BaseException:
+        # The processes' own logs say why, where an assertion alone cannot.
+        print(processes.logs())
+        raise
+
+
+def push_a_new_seat_through_celery(site_env, processes):
     manage(site_env, "migrate", "--run-syncdb", "--verbosity", "0")
     output = manage(site_env, "shell", "-c", SUBSCRIBE)
     created = json.loads(output.strip().splitlines()[-1])
@@ -240,13 +249,9 @@ def test_beat_and_a_worker_push_a_new_seat_to_stripe(site_env, processes):
 
     manage(site_env, "shell", "-c", textwrap.dedent(ADD_MEMBER.format(**created)))
 
-    try:
-        wait_for(
-            lambda: emulator_quantity(site_env, created["subscription"]) == 3,
-            "the third seat to reach the emulator",
-            [worker, beat],
-        )
-    except BaseException:
-        print(processes.logs())
-        raise
+    wait_for(
+        lambda: emulator_quantity(site_env, created["subscription"]) == 3,
+        "the third seat to reach the emulator",
+        [worker, beat],
+    )
     assert "sync_subscriptions_task" in (processes.log_dir / "beat.log").read_text()
