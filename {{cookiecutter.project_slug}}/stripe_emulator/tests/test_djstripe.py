@@ -110,3 +110,39 @@ def test_a_forged_signature_is_refused_by_djstripe(stripe_emulator, client):
 
     assert response.status_code == 400
     assert not djstripe_models.Event.objects.exists()
+
+
+def test_every_event_of_a_billing_lifecycle_is_accepted_by_djstripe(stripe_emulator):
+    endpoint = create_endpoint_as_the_admin_does()
+    product = stripe.Product.create(name="Team")
+    price = stripe.Price.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=900,
+        recurring={"interval": "month"},
+    )
+    clock = stripe_emulator.create_test_clock()
+    customer = stripe.Customer.create(email="life@example.com", test_clock=clock)
+    session = stripe.checkout.Session.create(
+        mode="subscription",
+        customer=customer.id,
+        line_items=[{"price": price.id, "quantity": 2}],
+        success_url="https://site.example.com/ok",
+        subscription_data={"trial_period_days": 7},
+    )
+    stripe_emulator.complete_checkout(session.id)
+    sub_id = stripe.checkout.Session.retrieve(session.id).subscription
+    portal = stripe.billing_portal.Session.create(customer=customer.id)
+    stripe_emulator.portal_action(portal.id, sub_id, "set_quantity", quantity=4)
+    stripe_emulator.advance_clock(clock, days=8)
+    stripe_emulator.portal_action(portal.id, sub_id, "cancel_at_period_end")
+
+    attempts = stripe_emulator.deliver_webhooks()
+
+    assert {a["status_code"] for a in attempts} == {200}
+    assert len(attempts) == len(stripe_emulator.events())
+    assert djstripe_models.Event.objects.count() == len(attempts)
+    mirrored = djstripe_models.Subscription.objects.get(id=sub_id)
+    assert (mirrored.status, mirrored.cancel_at_period_end) == ("active", True)
+    assert mirrored.items.get().quantity == 4
+    assert endpoint.webhookeventtrigger_set.filter(valid=True).count() == len(attempts)

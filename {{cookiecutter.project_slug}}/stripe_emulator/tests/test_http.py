@@ -296,3 +296,21 @@ def test_the_command_line_refuses_a_busy_port(server, capsys):
 
     assert main(["--port", str(server.port)]) == 1
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_control_routes(server, session):
+    assert api(server, "GET", "/_emulator/")[1]["objects"]["checkout.session"] == 1
+    status, body = api(
+        server, "POST", f"/_emulator/checkout/{session['id']}/complete", "card=success"
+    )
+    assert (status, body["redirect"]) == (
+        200,
+        f"https://site.test/done?session_id={session['id']}",
+    )
+    changed = api(server, "POST", "/_emulator/settings", "payment_retry_days=[1,2]")[1]
+    assert changed["payment_retry_days"] == [1, 2]
+    requests = api(server, "GET", "/_emulator/requests")[1]["requests"]
+    assert {"method": "POST", "path": "/v1/checkout/sessions", "count": 1} in requests
+    assert api(server, "POST", "/_emulator/reset")[0] == 200
+    assert api(server, "GET", "/v1/checkout/sessions")[1]["data"] == []
+    assert api(server, "GET", "/_emulator/nope")[0] == 404

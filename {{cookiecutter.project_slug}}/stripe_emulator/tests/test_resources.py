@@ -403,3 +403,60 @@ def test_test_clock_create_retrieve_list_advance(api):
         "POST", f"/v1/test_helpers/test_clocks/{clock['id']}/advance", "frozen_time=1"
     )
     assert backwards[0] == 400
+
+
+def test_items_can_be_added_and_removed(api, catalog, customer):
+    sub = subscribe(api, customer, catalog["monthly"])
+    first = sub["items"]["data"][0]["id"]
+    grown = api.ok(
+        "POST",
+        f"/v1/subscriptions/{sub['id']}",
+        f"items[0][price]={catalog['yearly']['id']}&items[0][quantity]=2",
+    )
+    assert len(grown["items"]["data"]) == 2
+    shrunk = api.ok(
+        "POST",
+        f"/v1/subscriptions/{sub['id']}",
+        f"items[0][id]={first}&items[0][deleted]=true",
+    )
+    assert [i["price"]["id"] for i in shrunk["items"]["data"]] == [
+        catalog["yearly"]["id"]
+    ]
+    status, _ = api(
+        "POST",
+        f"/v1/subscriptions/{sub['id']}",
+        f"items[0][id]={shrunk['items']['data'][0]['id']}&items[0][deleted]=true",
+    )
+    assert status == 400
+
+
+def test_trial_end_now_starts_billing(api, catalog, customer):
+    sub = subscribe(api, customer, catalog["monthly"], "&trial_period_days=30")
+    ended = api.ok("POST", f"/v1/subscriptions/{sub['id']}", "trial_end=now")
+    assert ended["status"] == "active"
+    invoice = api.ok("GET", f"/v1/invoices/{ended['latest_invoice']}")
+    assert (invoice["status"], invoice["amount_paid"]) == ("paid", 1000)
+
+
+def test_subscriptions_without_a_clock_renew_in_real_time():
+    from stripe_emulator.engine import Engine
+
+    from .conftest import Api
+
+    now = [1_767_225_600.0]
+    engine = Engine(clock=lambda: now[0])
+    api = Api(engine)
+    product = api.ok("POST", "/v1/products", "name=P")
+    price = api.ok(
+        "POST",
+        "/v1/prices",
+        f"product={product['id']}&currency=usd&unit_amount=100&recurring[interval]=week",
+    )
+    customer = api.ok("POST", "/v1/customers", "payment_method=pm_card_visa")
+    sub = subscribe(api, customer, price)
+    now[0] += 15 * 86400
+
+    assert engine.run_due_transitions() == 2
+
+    invoices = api.ok("GET", "/v1/invoices", query=f"subscription={sub['id']}")["data"]
+    assert len(invoices) == 3
