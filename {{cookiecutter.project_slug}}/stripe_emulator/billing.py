@@ -381,6 +381,9 @@ class BillingMixin:
             before = self.render(sub)
             if sub_status is None:
                 sub["status"] = "active" if paid else "incomplete"
+            if not paid:
+                # A first invoice is not retried: the customer must act within 23 hours.
+                invoice["next_payment_attempt"] = None
             changes = self.diff(before, self.render(sub))
             if changes:
                 self.emit("customer.subscription.updated", sub, changes, created=now)
@@ -1257,6 +1260,17 @@ class BillingMixin:
         clock["status"] = "ready"
         self.emit("test_helpers.test_clock.ready", clock)
         return self.render(clock)
+
+    @public_change
+    def new_test_clock(self, frozen_time, name=None):
+        """Create a test clock without an API request (not counted); returns its id."""
+        params = {"frozen_time": frozen_time, **({"name": name} if name else {})}
+        return self.create_test_clock(params)["id"]
+
+    @public_change
+    def advance_clock(self, clock_id, frozen_time):
+        """Advance a test clock without an API request (not counted); returns the clock."""
+        return self.advance_test_clock({"frozen_time": frozen_time}, clock_id)
 
     def run_due_transitions(self):
         """Renew, retry and expire what is due in real time (customers without a clock)."""

@@ -73,6 +73,7 @@ class Route:
 ROUTES = [
     Route("GET", "/v1/account", "get_account"),
     Route("GET", "/v1/accounts", "list_accounts"),
+    Route("GET", "/v1/accounts/{id}", "retrieve_account"),
     Route("POST", "/v1/products", "create_product"),
     Route("GET", "/v1/products", "list_products"),
     Route("GET", "/v1/products/{id}", "retrieve_product"),
@@ -651,6 +652,12 @@ class Engine(CatalogMixin, BillingMixin, WebhookMixin):
 
     def get_account(self, params):
         check_params(params, set())
+        return shapes.account(ACCOUNT_ID, self.state["created"])
+
+    def retrieve_account(self, params, id):
+        check_params(params, set())
+        if id != ACCOUNT_ID:
+            raise missing("account", id)
         return shapes.account(ACCOUNT_ID, self.state["created"])
 
     def list_accounts(self, params):

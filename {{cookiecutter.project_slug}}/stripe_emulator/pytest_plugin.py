@@ -19,7 +19,8 @@ talk to the emulator; everything is restored afterwards. It returns a `StripeEmu
 - `.fail_next(path, n=1, status=500 | 429 | 503 | "timeout", method=None)`: the next n
   requests to `path` (a glob such as "/v1/subscriptions/*") fail; "timeout" raises
   stripe.APIConnectionError. `.clear_faults()`.
-- `.count(method=None, path=None)`, `.writes`, `.reads`, `.reset_counts()`: API requests so far.
+- `.count(method=None, path=None)`, `.writes`, `.reads`, `.reset_counts()`: API requests so far
+  (the fixture's own helpers above make no API requests, so they are not counted).
 - `.events(type=None)`: recorded events, oldest first.
 - Webhooks: each event is queued for every matching webhook endpoint. By default
   nothing is sent until `.deliver_webhooks()`, which POSTs each queued delivery through
@@ -93,20 +94,20 @@ class StripeEmulator:
 
     def create_test_clock(self, frozen_time=None, name=None):
         frozen_time = int(time.time()) if frozen_time is None else int(frozen_time)
-        clock = stripe.test_helpers.TestClock.create(
-            frozen_time=frozen_time, name=name or "test", api_key=TEST_API_KEY
-        )
-        return clock.id
+        try:
+            return self.engine.new_test_clock(frozen_time, name=name)
+        finally:
+            self._maybe_deliver()
 
     def advance_clock(self, clock_id, to=None, days=0, seconds=0):
         current = self.engine.get("test_helpers.test_clock", clock_id)["frozen_time"]
         target = (
             int(to) if to is not None else current + int(days * 86400) + int(seconds)
         )
-        stripe.test_helpers.TestClock.advance(
-            clock_id, frozen_time=target, api_key=TEST_API_KEY
-        )
-        return target
+        try:
+            return self.engine.advance_clock(clock_id, target)["frozen_time"]
+        finally:
+            self._maybe_deliver()
 
     def set_card(self, customer_id, behaviour):
         self.engine.set_payment_behaviour(customer_id, behaviour)

@@ -104,9 +104,11 @@ def test_counts_split_reads_and_writes(stripe_emulator, price):
     assert stripe_emulator.count(path="/v1/customers/*") == 2
 
 
-def test_advance_clock_returns_the_new_time(stripe_emulator):
+def test_advance_clock_returns_the_new_time_and_is_not_counted(stripe_emulator):
     clock = stripe_emulator.create_test_clock(1700000000)
     assert stripe_emulator.advance_clock(clock, days=1, seconds=5) == 1700086405
+    assert stripe_emulator.writes + stripe_emulator.reads == 0
+    assert stripe.test_helpers.TestClock.retrieve(clock).frozen_time == 1700086405
 
 
 def test_webhooks_wait_for_deliver_webhooks_by_default(stripe_emulator):

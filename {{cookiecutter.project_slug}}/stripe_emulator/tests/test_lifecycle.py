@@ -162,6 +162,18 @@ def test_an_unpaid_first_invoice_expires_the_subscription(
     assert stripe.Subscription.retrieve(sub.id).status == "incomplete_expired"
 
 
+def test_a_declined_first_payment_is_not_retried_and_expires(
+    stripe_emulator, price, clock
+):
+    customer = customer_on(clock, card="pm_card_chargeCustomerFail")
+    sub = subscribe(customer, price)
+    assert sub.status == "incomplete"
+    stripe_emulator.advance_clock(clock, days=5)
+    assert stripe.Subscription.retrieve(sub.id).status == "incomplete_expired"
+    invoice = stripe.Invoice.list(subscription=sub.id).data[0]
+    assert (invoice.status, invoice.attempt_count) == ("void", 1)
+
+
 def test_prorations_are_billed_at_the_next_renewal(stripe_emulator, price, clock):
     sub = subscribe(customer_on(clock), price)
     stripe_emulator.advance_clock(clock, days=10)

@@ -22,6 +22,8 @@ def test_account_is_served(api):
     account = api.ok("GET", "/v1/account")
     assert account["id"].startswith("acct_")
     assert account["charges_enabled"] is True
+    assert api.ok("GET", f"/v1/accounts/{account['id']}") == account
+    assert api("GET", "/v1/accounts/acct_other")[0] == 404
 
 
 def test_product_lifecycle(api):
