@@ -114,13 +114,10 @@ def link_subscription(subscriber, stripe_subscription) -> LinkResult:
     subscription_id = stripe_id(stripe_subscription)
     model = subscriber._meta.model
     with _link_lock(subscriber), transaction.atomic():
-        locked = (
-            # PostgreSQL cannot lock the nullable side of the outer join: lock
-            # the subscriber's row only.
-            model.objects.select_for_update(of=("self",))
-            .select_related("subscription")
-            .get(pk=subscriber.pk)
-        )
+        locked = model.objects.select_for_update().get(pk=subscriber.pk)
+        # Read the link only once the lock is held: a join in the locking query
+        # would show, after waiting for another linker, the subscriber's new row
+        # with the old (empty) subscription (PostgreSQL re-reads only locked rows).
         current = locked.subscription
         if current is not None and current.id == subscription_id:
             subscriber.subscription = current
