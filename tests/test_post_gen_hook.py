@@ -9,8 +9,7 @@ from conftest import OPTION_SETS, option_set_params, run
 
 TEAMS_WORD = re.compile(r"teams", re.IGNORECASE)
 PRINT_BEAT_TASKS = (
-    "from django.conf import settings; "
-    "print(*(entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()))"
+    "from django.conf import settings; print(*(entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()))"
 )
 
 
@@ -42,7 +41,7 @@ def test_user_build_has_no_teams_code(bake):
     ]
 
     assert not (bake.path / "apps" / "teams").exists()
-    assert mentions == []
+    assert not mentions, "\n".join(mentions)
 
 
 @pytest.mark.parametrize("bake", builds("team"), indirect=True)
