@@ -1,7 +1,6 @@
 """The Stripe catalogue: syncing products and prices, the demo catalogue, and
 writing an `ACTIVE_PRODUCTS` block for `metadata.py`."""
 
-import json
 from dataclasses import dataclass
 
 import stripe
@@ -17,28 +16,51 @@ class StripeSetupError(Exception):
     """Stripe cannot be used as configured; the message says why, in one line."""
 
 
+# Secret (sk_) and restricted (rk_) keys, in test or live mode.
+SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+
+
+def _key_setting() -> str:
+    live = djstripe_settings.STRIPE_LIVE_MODE
+    return "STRIPE_LIVE_SECRET_KEY" if live else "STRIPE_TEST_SECRET_KEY"
+
+
+def configured_secret_key() -> str:
+    """The secret key in use, after checking it is set and shaped like one."""
+    key = djstripe_settings.STRIPE_SECRET_KEY
+    if not key:
+        raise StripeSetupError(
+            f"No Stripe secret key: set {_key_setting()} in the environment."
+        )
+    if not key.startswith(SECRET_KEY_PREFIXES) or len(key) <= len("sk_test_"):
+        raise StripeSetupError(
+            f"{_key_setting()} does not look like a Stripe secret key "
+            "(sk_test_... or sk_live_...)."
+        )
+    return key
+
+
 def check_stripe_configuration() -> str:
     """The secret key in use, after checking it is set and Stripe accepts it."""
-    live = djstripe_settings.STRIPE_LIVE_MODE
-    key = djstripe_settings.STRIPE_SECRET_KEY
-    name = "STRIPE_LIVE_SECRET_KEY" if live else "STRIPE_TEST_SECRET_KEY"
-    if not key:
-        raise StripeSetupError(f"No Stripe secret key: set {name} in the environment.")
-    if not key.startswith(("sk_", "rk_")):
-        raise StripeSetupError(
-            f"{name} does not look like a Stripe secret key (sk_...)."
-        )
+    key = configured_secret_key()
     try:
         stripe.Account.retrieve(**stripe_options())
     except stripe.AuthenticationError as error:
-        raise StripeSetupError(
-            f"Stripe refused {name}: {error.user_message or error}"
-        ) from error
-    except stripe.APIConnectionError as error:
-        raise StripeSetupError(
-            f"Could not reach Stripe at {stripe.api_base}."
-        ) from error
+        message = _one_line(error.user_message or str(error))
+        raise StripeSetupError(f"Stripe refused {_key_setting()}: {message}") from error
     return key
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def describe_stripe_error(error: stripe.StripeError) -> str:
+    """One line about a failed Stripe call, for a command's error exit."""
+    if isinstance(error, stripe.APIConnectionError):
+        # stripe-python's own text spans several lines of support advice.
+        return f"Could not reach Stripe at {stripe.api_base}."
+    return f"Stripe error: {_one_line(error.user_message or str(error))}"
 
 
 def is_live_key(key: str) -> bool:
@@ -157,8 +179,23 @@ def _recurring_amount(price) -> int | None:
 
 
 def _literal(value: str) -> str:
-    # JSON strings are valid Python string literals, in double quotes.
-    return json.dumps(value)
+    """A Python string literal of `value`, in ASCII so no ruff rule sees look-alikes."""
+    # ruff format's choice, made for each part of a concatenation: double quotes
+    # unless single ones need fewer escapes.
+    quote = "'" if value.count('"') > value.count("'") else '"'
+    out = []
+    for char in value:
+        if char in ("\\", quote):
+            out.append("\\" + char)
+        elif " " <= char <= "~":
+            out.append(char)
+        elif ord(char) <= 0xFF:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) <= 0xFFFF:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return quote + "".join(out) + quote
 
 
 def _string_lines(prefix: str, value: str, indent: int, suffix: str = ",") -> list:

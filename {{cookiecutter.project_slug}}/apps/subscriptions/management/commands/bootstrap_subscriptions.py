@@ -7,7 +7,9 @@ from apps.subscriptions.catalogue import (
     StripeSetupError,
     active_products_block,
     check_stripe_configuration,
+    configured_secret_key,
     create_demo_catalogue,
+    describe_stripe_error,
     is_live_key,
     sync_catalogue,
 )
@@ -29,21 +31,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, create_demo_products=False, **options):
         try:
-            key = check_stripe_configuration()
+            # Refuse live keys before the first request, so nothing touches a
+            # live account.
+            if create_demo_products and is_live_key(configured_secret_key()):
+                raise CommandError(
+                    "Refusing to create demo products with live Stripe keys."
+                )
+            check_stripe_configuration()
             if create_demo_products:
-                if is_live_key(key):
-                    raise CommandError(
-                        "Refusing to create demo products with live Stripe keys."
-                    )
                 for product_id in create_demo_catalogue():
                     self.stdout.write(f"Demo product ready: {product_id}")
             products, prices = sync_catalogue(write=self.stdout.write)
         except StripeSetupError as error:
             raise CommandError(str(error)) from error
         except stripe.StripeError as error:
-            raise CommandError(
-                f"Stripe error: {error.user_message or error}"
-            ) from error
+            raise CommandError(describe_stripe_error(error)) from error
         block = active_products_block(products, prices)
         self.stdout.write(
             self.style.SUCCESS(

@@ -9,7 +9,11 @@ from django.urls import reverse
 from djstripe.models import WebhookEndpoint
 from djstripe.settings import djstripe_settings
 
-from apps.subscriptions.catalogue import StripeSetupError, check_stripe_configuration
+from apps.subscriptions.catalogue import (
+    StripeSetupError,
+    check_stripe_configuration,
+    describe_stripe_error,
+)
 from apps.subscriptions.stripe_api import stripe_options
 
 # What the kit's pages and handlers need to stay in step with Stripe.
@@ -82,8 +86,6 @@ class Command(BaseCommand):
         except StripeSetupError as error:
             raise CommandError(str(error)) from error
         except stripe.StripeError as error:
-            raise CommandError(
-                f"Stripe error: {error.user_message or error}"
-            ) from error
+            raise CommandError(describe_stripe_error(error)) from error
         self.stdout.write(self.style.SUCCESS(f"Registered webhook endpoint {url}"))
         self.stdout.write(f"Signing secret stored for endpoint {endpoint.id}.")
