@@ -1,9 +1,11 @@
+from apps.web.context_processors import subscription_url
+
 from .decorators import CURRENT_TEAM_SESSION_KEY
 from .models import Team
 
 
 def teams(request):
-    """The signed-in user's teams and the one they are working in, for navigation."""
+    """The user's teams, the one they are working in, and that team's billing link."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -14,4 +16,7 @@ def teams(request):
         current = next((t for t in user_teams if t.slug == slug), None)
     if current is None and user_teams:
         current = user_teams[0]
-    return {"user_teams": user_teams, "current_team": current}
+    context = {"user_teams": user_teams, "current_team": current}
+    if current is not None:
+        context["subscription_url"] = subscription_url(current)
+    return context

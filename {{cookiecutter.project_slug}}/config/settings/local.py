@@ -1,5 +1,7 @@
 """Settings for development: DEBUG on, console e-mail, no server needed."""
 
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, REDIS_URL, STRIPE_EMULATOR, STRIPE_EMULATOR_URL, env
 
@@ -31,11 +33,14 @@ EMAIL_BACKEND = env(
 # ------------------------------------------------------------------------------
 # https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.filesystem.html
 # Without REDIS_URL the broker is a folder, so worker and beat run with no server.
+CELERY_DATA_DIR = Path(env("CELERY_DATA_DIR", default=str(BASE_DIR / ".celery")))
+CELERY_DATA_DIR.mkdir(parents=True, exist_ok=True)
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-schedule-filename
+CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 if not REDIS_URL:
-    CELERY_DATA_DIR = BASE_DIR / ".celery"
     for _folder in ("queue", "processed", "results"):
-        (CELERY_DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+        (CELERY_DATA_DIR / _folder).mkdir(exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DATA_DIR / "queue"),
         "data_folder_out": str(CELERY_DATA_DIR / "queue"),
@@ -46,8 +51,6 @@ if not REDIS_URL:
     CELERY_RESULT_BACKEND = f"file://{CELERY_DATA_DIR / 'results'}"
     # The filesystem transport has no broadcast exchange for remote control.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
-# https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-schedule-filename
-CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".celery" / "beat-schedule")
 
 # STRIPE / DJ-STRIPE
 # ------------------------------------------------------------------------------

@@ -116,3 +116,9 @@ def test_create_superuser_without_username():
     admin = User.objects.create_superuser(email="root@example.com", password="x")
     assert admin.is_staff and admin.is_superuser
     assert str(admin) == "root@example.com"
+
+
+def test_account_mail_names_the_site(client, settings):
+    settings.SITE_NAME = "Rocket Ledger"
+    sign_up(client)
+    assert "Rocket Ledger" in mail.outbox[0].body
