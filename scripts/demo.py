@@ -2,9 +2,11 @@
 
 Each step is a small function that main() calls in order, so later steps (starting the
 Stripe emulator, creating a demo catalogue, registering the webhook endpoint) slot in
-beside the others. Re-running reuses the baked site, its database and its demo user.
+beside the others. Re-running reuses the baked site, its database and its demo user,
+as long as the template has not changed since it was baked.
 """
 
+import hashlib
 import os
 import shutil
 import signal
@@ -65,16 +67,35 @@ def manage(site, *args, **kwargs):
     subprocess.run([sys.executable, "manage.py", *args], cwd=site, env=site_env(), check=True, **kwargs)
 
 
+def template_fingerprint():
+    """A hash of the template's files, to tell whether demo/ was baked from this version."""
+    digest = hashlib.sha256()
+    sources = [REPO_ROOT / "cookiecutter.json", *(REPO_ROOT / "hooks").rglob("*")]
+    sources += (REPO_ROOT / "{{cookiecutter.project_slug}}").rglob("*")
+    for path in sorted(sources):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(REPO_ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def bake():
-    """Bake the template with its default answers into demo/, unless a bake is already there."""
+    """Bake the template with its default answers into demo/, reusing a bake of the same template."""
+    fingerprint = template_fingerprint()
+    stamp = DEMO_DIR / ".template-fingerprint"
     existing = [path.parent for path in DEMO_DIR.glob("*/manage.py")]
-    if existing:
+    if existing and stamp.is_file() and stamp.read_text().strip() == fingerprint:
         print(f"Reusing {existing[0].relative_to(REPO_ROOT)} (make demo-clean bakes afresh)")
         return existing[0]
+    if DEMO_DIR.exists():
+        # An older template's site would show stale code: start again from the current one.
+        print("The template changed since the last demo: baking afresh")
+        shutil.rmtree(DEMO_DIR)
     subprocess.run(
         [VENV_BIN / "cookiecutter", "--no-input", "--output-dir", DEMO_DIR, REPO_ROOT],
         check=True,
     )
+    stamp.write_text(fingerprint + "\n")
     return next(path.parent for path in DEMO_DIR.glob("*/manage.py"))
 
 
@@ -91,8 +112,15 @@ def create_demo_user(site):
 
 def start_emulator(site):
     """Start the Stripe emulator (state kept in the site folder) and wait for it."""
-    command = [sys.executable, "-m", "stripe_emulator", "--port", str(EMULATOR_PORT),
-               "--state", ".stripe-emulator.json"]
+    command = [
+        sys.executable,
+        "-m",
+        "stripe_emulator",
+        "--port",
+        str(EMULATOR_PORT),
+        "--state",
+        ".stripe-emulator.json",
+    ]
     emulator = subprocess.Popen(command, cwd=site, env=site_env(), start_new_session=True)
     for _ in range(100):
         with socket.socket() as sock:
