@@ -28,11 +28,12 @@ USE_TZ = True
 # Shown in page titles, navigation and e-mails (see apps.web.context_processors).
 SITE_NAME = env(
     "SITE_NAME",
-    default="{{ cookiecutter.project_name }}",
+    # Double quotes in the answers become single ones so the string stays valid.
+    default="{{ cookiecutter.project_name|replace('\\', '\\\\')|replace('"', "'") }}",
 )
 SITE_DESCRIPTION = env(
     "SITE_DESCRIPTION",
-    default="{{ cookiecutter.description }}",
+    default="{{ cookiecutter.description|replace('\\', '\\\\')|replace('"', "'") }}",
 )
 
 # DATABASES
@@ -208,7 +209,7 @@ EMAIL_BACKEND = env(
 # https://docs.djangoproject.com/en/5.2/ref/settings/#default-from-email
 DEFAULT_FROM_EMAIL = env(
     "DJANGO_DEFAULT_FROM_EMAIL",
-    default="{{ cookiecutter.project_name }} <noreply@{{ cookiecutter.domain_name }}>",
+    default="noreply@{{ cookiecutter.domain_name }}",
 )
 # https://docs.djangoproject.com/en/5.2/ref/settings/#server-email
 SERVER_EMAIL = env("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
@@ -220,7 +221,7 @@ EMAIL_TIMEOUT = 5
 # https://docs.djangoproject.com/en/5.2/ref/settings/#admins
 ADMINS = [
     (
-        "{{ cookiecutter.author_name }}",
+        "{{ cookiecutter.author_name|replace('\\', '\\\\')|replace('"', "'") }}",
         "{{ cookiecutter.email }}",
     ),
 ]
