@@ -50,6 +50,8 @@ def write_dotenv() -> None:
         "# Local settings for development; never commit this file.\n"
         f"DJANGO_SECRET_KEY={secret_key}\n"
         "DJANGO_DEBUG=True\n"
+        "# Stripe calls go to the local emulator that make dev starts.\n"
+        "STRIPE_EMULATOR=1\n"
     )
     env_file.chmod(0o600)
 
@@ -61,7 +63,7 @@ def print_next_steps() -> None:
         f"    cd {PROJECT_DIR.name}\n"
         "    make install     # create .venv and install the pinned dependencies\n"
         "    make migrate     # create the local SQLite database\n"
-        "    make dev         # web, Celery worker and beat on http://127.0.0.1:8000\n"
+        "    make dev         # web, worker, beat, Stripe emulator: http://127.0.0.1:8000\n"
         "    make test        # run the test suite\n"
     )
 
