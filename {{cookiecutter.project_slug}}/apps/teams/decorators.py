@@ -27,7 +27,9 @@ def team_member_required(view):
             raise Http404("No such team.")
         request.team = membership.team
         request.membership = membership
-        request.session[CURRENT_TEAM_SESSION_KEY] = team_slug
+        if request.session.get(CURRENT_TEAM_SESSION_KEY) != team_slug:
+            # Remembered for the team switcher; written only when it changes.
+            request.session[CURRENT_TEAM_SESSION_KEY] = team_slug
         return view(request, team_slug, *args, **kwargs)
 
     return wrapper
