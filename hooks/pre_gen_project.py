@@ -12,10 +12,10 @@ import zoneinfo
 
 # Rendered by cookiecutter; tojson gives a valid Python string literal for any answer.
 ANSWERS = {
-    "project_slug": {{ cookiecutter.project_slug | tojson }},
-    "email": {{ cookiecutter.email | tojson }},
-    "domain_name": {{ cookiecutter.domain_name | tojson }},
-    "timezone": {{ cookiecutter.timezone | tojson }},
+    "project_slug": {{cookiecutter.project_slug | tojson}},
+    "email": {{cookiecutter.email | tojson}},
+    "domain_name": {{cookiecutter.domain_name | tojson}},
+    "timezone": {{cookiecutter.timezone | tojson}},
 }
 
 # Top-level modules the generated site imports or runs next to; a project named after
@@ -59,9 +59,13 @@ SITE_MODULES = frozenset(
 
 SLUG_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")
 # Labels of letters, digits and inner hyphens; the last one (the TLD) is not numeric.
-DOMAIN_PATTERN = re.compile(r"(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})", re.I)
+DOMAIN_PATTERN = re.compile(
+    r"(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})", re.I
+)
 # RFC 5322 dot-atom local part; the part after "@" must pass the domain rule.
-EMAIL_LOCAL_PATTERN = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.I)
+EMAIL_LOCAL_PATTERN = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.I
+)
 
 
 def check_project_slug(slug):
@@ -86,7 +90,12 @@ def is_domain_name(value):
 def check_email(email):
     """Return why the e-mail address is not one, or None."""
     local, at, domain = email.rpartition("@")
-    if not (at and len(local) <= 64 and EMAIL_LOCAL_PATTERN.fullmatch(local) and is_domain_name(domain)):
+    if not (
+        at
+        and len(local) <= 64
+        and EMAIL_LOCAL_PATTERN.fullmatch(local)
+        and is_domain_name(domain)
+    ):
         return f"email {email!r} is not an e-mail address (name@domain.tld)"
     return None
 

@@ -45,7 +45,16 @@ if created:
 # The demo's processes, each a command run in the baked site with the venv on PATH.
 PROCESSES = {
     "web": ["python", "manage.py", "runserver", f"{HOST}:{PORT}"],
-    "worker": ["celery", "-A", "config.celery_app", "worker", "--loglevel", "INFO", "--pool", "solo"],
+    "worker": [
+        "celery",
+        "-A",
+        "config.celery_app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--pool",
+        "solo",
+    ],
     "beat": ["celery", "-A", "config.celery_app", "beat", "--loglevel", "INFO"],
 }
 
@@ -64,7 +73,13 @@ def site_env(**overrides):
 
 def manage(site, *args, **kwargs):
     """Run a manage.py command in the baked site; stop the demo if it fails."""
-    subprocess.run([sys.executable, "manage.py", *args], cwd=site, env=site_env(), check=True, **kwargs)
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=site,
+        env=site_env(),
+        check=True,
+        **kwargs,
+    )
 
 
 def template_fingerprint():
@@ -85,7 +100,9 @@ def bake():
     stamp = DEMO_DIR / ".template-fingerprint"
     existing = [path.parent for path in DEMO_DIR.glob("*/manage.py")]
     if existing and stamp.is_file() and stamp.read_text().strip() == fingerprint:
-        print(f"Reusing {existing[0].relative_to(REPO_ROOT)} (make demo-clean bakes afresh)")
+        print(
+            f"Reusing {existing[0].relative_to(REPO_ROOT)} (make demo-clean bakes afresh)"
+        )
         return existing[0]
     if DEMO_DIR.exists():
         # An older template's site would show stale code: start again from the current one.
@@ -106,7 +123,14 @@ def migrate(site):
 
 def create_demo_user(site):
     """Create the demo user (or reset its password) and return its credentials."""
-    manage(site, "shell", "--verbosity", "0", "-c", CREATE_DEMO_USER.format(email=DEMO_EMAIL, password=DEMO_PASSWORD))
+    manage(
+        site,
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
+        CREATE_DEMO_USER.format(email=DEMO_EMAIL, password=DEMO_PASSWORD),
+    )
     return DEMO_EMAIL, DEMO_PASSWORD
 
 
@@ -121,7 +145,9 @@ def start_emulator(site):
         "--state",
         ".stripe-emulator.json",
     ]
-    emulator = subprocess.Popen(command, cwd=site, env=site_env(), start_new_session=True)
+    emulator = subprocess.Popen(
+        command, cwd=site, env=site_env(), start_new_session=True
+    )
     for _ in range(100):
         with socket.socket() as sock:
             if sock.connect_ex((HOST, EMULATOR_PORT)) == 0:
@@ -133,7 +159,12 @@ def start_emulator(site):
 
 def prepare_billing(site):
     """Create the demo catalogue in the emulator and register the webhook endpoint."""
-    manage(site, "bootstrap_subscriptions", "--create-demo-products", stdout=subprocess.DEVNULL)
+    manage(
+        site,
+        "bootstrap_subscriptions",
+        "--create-demo-products",
+        stdout=subprocess.DEVNULL,
+    )
     manage(site, "register_webhook_endpoint", "--base-url", f"http://{HOST}:{PORT}")
 
 
@@ -142,7 +173,9 @@ def serve(site, processes):
     # `kill` (SIGTERM) stops the demo as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     children = {
-        name: subprocess.Popen(command, cwd=site, env=site_env(), start_new_session=True)
+        name: subprocess.Popen(
+            command, cwd=site, env=site_env(), start_new_session=True
+        )
         for name, command in processes.items()
     }
     try:
@@ -162,7 +195,9 @@ def serve(site, processes):
 
 def main():
     if shutil.which("cookiecutter", path=str(VENV_BIN)) is None:
-        sys.exit("cookiecutter is not installed in this venv: run `make demo`, not this script")
+        sys.exit(
+            "cookiecutter is not installed in this venv: run `make demo`, not this script"
+        )
     site = bake()
     migrate(site)
     emulator = start_emulator(site)

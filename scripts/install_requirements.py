@@ -17,12 +17,20 @@ SITE_PYPROJECT = REPO_ROOT / "{{cookiecutter.project_slug}}" / "pyproject.toml"
 STAMP = Path(sys.prefix) / ".kit-requirements.sha256"
 # Lines that are only Jinja tags ({% if ... %}) would not parse as TOML; their bodies do.
 JINJA_TAG_LINE = re.compile(r"^\s*\{%.*%\}\s*$")
+# Jinja expressions may hold quotes of their own (filters that escape the answers), so each
+# one is replaced by a plain word before parsing; only the dependency pins are read.
+JINJA_EXPRESSION = re.compile(r"\{\{.*?\}\}")
 
 
 def read_pyproject(path):
-    """Parse the template's pyproject.toml, ignoring lines that hold only Jinja tags."""
-    text = path.read_text(encoding="utf-8")
-    return tomllib.loads("\n".join(line for line in text.splitlines() if not JINJA_TAG_LINE.match(line)))
+    """Parse the template's pyproject.toml with its Jinja tags dropped and expressions blanked."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    text = "\n".join(
+        JINJA_EXPRESSION.sub("jinja", line)
+        for line in lines
+        if not JINJA_TAG_LINE.match(line)
+    )
+    return tomllib.loads(text)
 
 
 def dependency_group(groups, name):
@@ -39,7 +47,9 @@ def dependency_group(groups, name):
 def site_requirements():
     """The generated site's runtime and dev pins, as pip requirement strings."""
     pyproject = read_pyproject(SITE_PYPROJECT)
-    return pyproject["project"]["dependencies"] + dependency_group(pyproject.get("dependency-groups", {}), "dev")
+    return pyproject["project"]["dependencies"] + dependency_group(
+        pyproject.get("dependency-groups", {}), "dev"
+    )
 
 
 def fingerprint():
@@ -51,7 +61,9 @@ def fingerprint():
 
 
 def pip(*args):
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", *args], check=True
+    )
 
 
 def main():

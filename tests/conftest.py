@@ -31,8 +31,16 @@ OPTION_SETS = {
     "team-flat": {"billing_subject": "team", "per_seat_billing": "n"},
     "user-per-seat": {"billing_subject": "user", "per_seat_billing": "y"},
     "user-flat": {"billing_subject": "user", "per_seat_billing": "n"},
-    "non-ascii-name": {"project_name": "Café Ünïcode Säas", "billing_subject": "user", "per_seat_billing": "y"},
-    "long-name": {"project_name": LONG_NAME, "billing_subject": "team", "per_seat_billing": "n"},
+    "non-ascii-name": {
+        "project_name": "Café Ünïcode Säas",
+        "billing_subject": "user",
+        "per_seat_billing": "y",
+    },
+    "long-name": {
+        "project_name": LONG_NAME,
+        "billing_subject": "team",
+        "per_seat_billing": "n",
+    },
 }
 
 # Figures gathered in this process; xdist workers hand theirs to the controller.
@@ -116,10 +124,19 @@ def bake(request, cookies_session):
     seconds = time.perf_counter() - started
     if result.exception is not None:
         error = result.exception
-        where = f" at {error.filename}:{error.lineno}" if getattr(error, "filename", None) else ""
+        where = (
+            f" at {error.filename}:{error.lineno}"
+            if getattr(error, "filename", None)
+            else ""
+        )
         pytest.fail(f"baking {name} failed{where}: {error!r}", pytrace=False)
     record_figure(name, bake_seconds=round(seconds, 2))
-    return Bake(name=name, path=Path(result.project_path), context=result.context, seconds=seconds)
+    return Bake(
+        name=name,
+        path=Path(result.project_path),
+        context=result.context,
+        seconds=seconds,
+    )
 
 
 def require_service(start):
@@ -156,7 +173,9 @@ def pytest_sessionfinish(session):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
-    FIGURES.extend(json.loads(getattr(node, "workeroutput", {}).get("kit_figures", "[]")))
+    FIGURES.extend(
+        json.loads(getattr(node, "workeroutput", {}).get("kit_figures", "[]"))
+    )
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -167,8 +186,14 @@ def pytest_terminal_summary(terminalreporter):
         by_set.setdefault(figure["option_set"], {}).update(figure)
     terminalreporter.section("template figures")
     for name, values in sorted(by_set.items()):
-        details = ", ".join(f"{key}={value}" for key, value in values.items() if key != "option_set")
+        details = ", ".join(
+            f"{key}={value}" for key, value in values.items() if key != "option_set"
+        )
         terminalreporter.write_line(f"{name}: {details}")
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "template-figures.json").write_text(json.dumps(by_set, indent=2, sort_keys=True) + "\n")
-    terminalreporter.write_line(f"(also written to {ARTIFACTS / 'template-figures.json'})")
+    (ARTIFACTS / "template-figures.json").write_text(
+        json.dumps(by_set, indent=2, sort_keys=True) + "\n"
+    )
+    terminalreporter.write_line(
+        f"(also written to {ARTIFACTS / 'template-figures.json'})"
+    )

@@ -32,7 +32,9 @@ def wait_for_port(port, process=None, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening on port {port}")
+            raise RuntimeError(
+                f"process exited with {process.returncode} before listening on port {port}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -48,9 +50,15 @@ def postgres_bindir():
         return Path(on_path).parent
     # Debian keeps the server binaries out of PATH, one directory per major version.
     candidates = glob.glob("/usr/lib/postgresql/*/bin/initdb")
-    candidates.sort(key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0)
+    candidates.sort(
+        key=lambda path: (
+            int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0
+        )
+    )
     if not candidates:
-        raise ServiceUnavailable("PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql/*/bin)")
+        raise ServiceUnavailable(
+            "PostgreSQL is not installed (no initdb on PATH or in /usr/lib/postgresql/*/bin)"
+        )
     return Path(candidates[-1]).parent
 
 
@@ -69,7 +77,9 @@ class PostgresServer:
             try:
                 self.owner = pwd.getpwnam("postgres")
             except KeyError as error:
-                raise ServiceUnavailable("running as root and there is no 'postgres' system user") from error
+                raise ServiceUnavailable(
+                    "running as root and there is no 'postgres' system user"
+                ) from error
 
     def _run(self, *args):
         command = [str(self.bindir / args[0]), *args[1:]]
@@ -82,11 +92,31 @@ class PostgresServer:
         self.datadir = tempfile.mkdtemp(prefix="kit-postgres-")
         if self.as_root:
             os.chown(self.datadir, self.owner.pw_uid, self.owner.pw_gid)
-        self._run("initdb", "-D", self.datadir, "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-locale")
+        self._run(
+            "initdb",
+            "-D",
+            self.datadir,
+            "-U",
+            self.user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        )
         # Durability is pointless for a database that lives as long as a test session.
         options = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off"
         options += " -c synchronous_commit=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", self.datadir, "-l", f"{self.datadir}/server.log", "-o", options, "-w", "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            self.datadir,
+            "-l",
+            f"{self.datadir}/server.log",
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
         return self
 
     def url(self, database="postgres"):
@@ -117,9 +147,22 @@ class RedisServer:
     def start(self):
         """Start the server and wait until it answers; return self."""
         self.workdir = tempfile.mkdtemp(prefix="kit-redis-")
-        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        command = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
         self.process = subprocess.Popen(
-            command, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, self.process)
         return self

@@ -9,7 +9,9 @@ from collections import Counter
 from conftest import VENV_BIN, project_env, record_figure, run
 
 # Anything of cookiecutter's Jinja that survived rendering.
-TEMPLATE_SYNTAX = re.compile(r"\{\{-?\s*cookiecutter|\{%-?\s*(?:if|elif|for|set)\s+[^%]*cookiecutter|cookiecutter\.\w")
+TEMPLATE_SYNTAX = re.compile(
+    r"\{\{-?\s*cookiecutter|\{%-?\s*(?:if|elif|for|set)\s+[^%]*cookiecutter|cookiecutter\.\w"
+)
 
 
 def project_text_files(root):
@@ -26,8 +28,13 @@ def suite_figures(junit_xml):
     """Count and time of a pytest run, and why tests skipped, from its JUnit XML report."""
     root = ET.parse(junit_xml).getroot()
     suite = root if root.tag == "testsuite" else root.find("testsuite")
-    figures = {key: suite.get(key) for key in ("tests", "failures", "errors", "skipped", "time")}
-    figures["skip_reasons"] = Counter(skipped.get("message", "") for skipped in suite.iter("skipped"))
+    figures = {
+        key: suite.get(key)
+        for key in ("tests", "failures", "errors", "skipped", "time")
+    }
+    figures["skip_reasons"] = Counter(
+        skipped.get("message", "") for skipped in suite.iter("skipped")
+    )
     return figures
 
 
@@ -35,7 +42,15 @@ def run_generated_suite(bake, tmp_path, label, *pytest_args, **env):
     """Run the baked project's own pytest suite in a subprocess and record its figures."""
     junit = tmp_path / f"{label}.xml"
     started = time.perf_counter()
-    command = [sys.executable, "-m", "pytest", "-q", "--tb=short", f"--junitxml={junit}", *pytest_args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "--tb=short",
+        f"--junitxml={junit}",
+        *pytest_args,
+    ]
     run(command, cwd=bake.path, env=project_env(**env))
     figures = suite_figures(junit)
     record_figure(
@@ -70,7 +85,9 @@ def test_ruff_format_is_clean(bake):
 
 
 def test_djlint_finds_nothing_in_templates(bake):
-    templates = sorted({str(path.relative_to(bake.path)) for path in bake.path.rglob("*.html")})
+    templates = sorted(
+        {str(path.relative_to(bake.path)) for path in bake.path.rglob("*.html")}
+    )
     assert templates, "the bake has no templates"
 
     run([VENV_BIN / "djlint", "--lint", *templates], cwd=bake.path)
@@ -81,7 +98,10 @@ def test_django_system_checks_pass(bake):
 
 
 def test_no_migrations_are_missing(bake):
-    run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=bake.path)
+    run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=bake.path,
+    )
 
 
 def test_migrations_apply_to_a_fresh_database(bake, tmp_path):
@@ -90,7 +110,11 @@ def test_migrations_apply_to_a_fresh_database(bake, tmp_path):
     run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=bake.path, env=env)
     record_figure(bake.name, migrate_seconds=round(time.perf_counter() - started, 1))
 
-    shown = run([sys.executable, "manage.py", "showmigrations", "--plan"], cwd=bake.path, env=env)
+    shown = run(
+        [sys.executable, "manage.py", "showmigrations", "--plan"],
+        cwd=bake.path,
+        env=env,
+    )
     assert "[ ]" not in shown.stdout
 
 

@@ -8,7 +8,15 @@ from conftest import REPO_ROOT
 
 def test_mkdocs_builds_strictly(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--site-dir",
+            str(tmp_path / "site"),
+        ],
         check=False,
         cwd=REPO_ROOT,
         capture_output=True,

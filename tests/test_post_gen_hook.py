@@ -8,14 +8,14 @@ import pytest
 from conftest import OPTION_SETS, option_set_params, run
 
 TEAMS_WORD = re.compile(r"teams", re.IGNORECASE)
-PRINT_BEAT_TASKS = (
-    "from django.conf import settings; print(*(entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()))"
-)
+PRINT_BEAT_TASKS = "from django.conf import settings; print(*(entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()))"
 
 
 def builds(billing_subject):
     """Params for the option sets baked with this billing subject."""
-    return option_set_params(lambda answers: answers["billing_subject"] == billing_subject)
+    return option_set_params(
+        lambda answers: answers["billing_subject"] == billing_subject
+    )
 
 
 def read_env_file(path):
@@ -36,7 +36,9 @@ def test_user_build_has_no_teams_code(bake):
         for pattern in ("*.py", "*.html", "*.txt")
         for path in bake.path.rglob(pattern)
         if not path.name.startswith("test_")
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for number, line in enumerate(
+            path.read_text(encoding="utf-8").splitlines(), start=1
+        )
         if TEAMS_WORD.search(line)
     ]
 
@@ -47,7 +49,9 @@ def test_user_build_has_no_teams_code(bake):
 @pytest.mark.parametrize("bake", builds("team"), indirect=True)
 def test_team_build_has_the_teams_app(bake):
     models = (bake.path / "apps" / "teams" / "models.py").read_text(encoding="utf-8")
-    base_settings = (bake.path / "config" / "settings" / "base.py").read_text(encoding="utf-8")
+    base_settings = (bake.path / "config" / "settings" / "base.py").read_text(
+        encoding="utf-8"
+    )
 
     for model in ("class Team(", "class Membership(", "class Invitation("):
         assert model in models
@@ -57,7 +61,9 @@ def test_team_build_has_the_teams_app(bake):
 
 @pytest.mark.parametrize("bake", builds("user"), indirect=True)
 def test_user_build_bills_the_user(bake):
-    base_settings = (bake.path / "config" / "settings" / "base.py").read_text(encoding="utf-8")
+    base_settings = (bake.path / "config" / "settings" / "base.py").read_text(
+        encoding="utf-8"
+    )
 
     assert 'DJSTRIPE_SUBSCRIBER_MODEL = "users.User"' in base_settings
 
