@@ -7,6 +7,13 @@ from pathlib import Path
 BILLING_SUBJECT = "{{ cookiecutter.billing_subject }}"
 PER_SEAT_BILLING = "{{ cookiecutter.per_seat_billing }}"
 PROJECT_DIR = Path.cwd()
+# Lines of shared modules that only team builds keep, between a line holding the
+# start marker and one holding the end marker (a `# >>> team builds` comment in
+# Python, the same words in a Django comment in templates). Team builds lose just
+# the marker lines.
+TEAM_BLOCK_START = ">>> team builds"
+TEAM_BLOCK_END = "<<< team builds"
+MARKED_SUFFIXES = (".py", ".html", ".txt", ".md")
 
 
 def remove(*relative_paths: str) -> None:
@@ -28,6 +35,25 @@ def remove_teams_files() -> None:
     )
 
 
+def prune_team_blocks(keep: bool) -> None:
+    """Keep or drop the marked team-only lines of every shared file."""
+    for path in PROJECT_DIR.rglob("*"):
+        if path.suffix not in MARKED_SUFFIXES or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        if TEAM_BLOCK_START not in text:
+            continue
+        kept, inside = [], False
+        for line in text.splitlines(keepends=True):
+            if TEAM_BLOCK_START in line:
+                inside = True
+            elif TEAM_BLOCK_END in line:
+                inside = False
+            elif keep or not inside:
+                kept.append(line)
+        path.write_text("".join(kept), encoding="utf-8")
+
+
 def remove_user_subscriber_files() -> None:
     """Team builds bill the team, so users carry no subscription fields."""
     remove(
@@ -40,6 +66,13 @@ def remove_user_subscriber_files() -> None:
 def remove_per_seat_files() -> None:
     """Without per-seat billing beat schedules no seat sync to watch end to end."""
     remove("apps/subscriptions/tests/test_celery_beat_worker.py")
+
+
+def remove_tool_caches() -> None:
+    """Caches that running tools in the template folder left there are not the site's."""
+    for name in ("__pycache__", ".ruff_cache", ".pytest_cache"):
+        for path in list(PROJECT_DIR.rglob(name)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def write_dotenv() -> None:
@@ -73,6 +106,8 @@ def main() -> None:
         remove_teams_files()
     else:
         remove_user_subscriber_files()
+    remove_tool_caches()
+    prune_team_blocks(keep=BILLING_SUBJECT == "team")
     if PER_SEAT_BILLING == "n":
         remove_per_seat_files()
     write_dotenv()

@@ -89,3 +89,30 @@ def test_beat_schedules_the_seat_sync_only_in_per_seat_builds(bake):
 
     per_seat = bake.context["per_seat_billing"] == "y"
     assert ("apps.subscriptions.tasks.sync_subscriptions_task" in scheduled) is per_seat
+
+
+@pytest.mark.parametrize("bake", option_set_params(), indirect=True)
+def test_team_block_markers_are_gone(bake):
+    # Team builds keep the marked lines and user builds drop them; neither keeps a marker.
+    leftovers = [
+        f"{path.relative_to(bake.path)}:{number}"
+        for path in bake.path.rglob("*")
+        if path.suffix in {".py", ".html", ".txt", ".md"}
+        for number, line in enumerate(
+            path.read_text(encoding="utf-8").splitlines(), start=1
+        )
+        if ">>> team builds" in line or "<<< team builds" in line
+    ]
+
+    assert not leftovers, leftovers
+
+
+@pytest.mark.parametrize("bake", builds("team"), indirect=True)
+def test_team_build_keeps_the_marked_team_lines(bake):
+    base = (bake.path / "templates" / "base.html").read_text(encoding="utf-8")
+    access = (bake.path / "apps" / "subscriptions" / "access.py").read_text(
+        encoding="utf-8"
+    )
+
+    assert 'include "teams/includes/team_switcher.html"' in base
+    assert "from apps.teams.decorators import" in access

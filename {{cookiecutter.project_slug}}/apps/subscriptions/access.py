@@ -1,8 +1,4 @@
-"""Finding the request's subscriber, and who may change its billing.
-
-Team builds reuse the teams app's access rules (non-members 404, non-admins 403);
-user builds bill the signed-in user.
-"""
+"""Finding the request's subscriber, and who may change its billing."""
 
 from functools import wraps
 
@@ -12,17 +8,23 @@ from django.core.exceptions import PermissionDenied
 from .subscribers import subscriber_is_user
 
 
-def _team_access(view, manage: bool):
-    from apps.teams.decorators import team_admin_required, team_member_required
+def _subscriber_access(view, manage: bool):
+    """The access rules of the subscriber's pages around `view`."""
+    # >>> team builds
+    if not subscriber_is_user():
+        # The team's own rules: non-members get 404, non-admins 403.
+        from apps.teams.decorators import team_admin_required, team_member_required
 
-    return (team_admin_required if manage else team_member_required)(view)
+        return (team_admin_required if manage else team_member_required)(view)
+    # <<< team builds
+    return login_required(view)
 
 
 def with_subscriber(view, manage: bool = False):
     """Give the view `request.subscriber` and `request.can_manage_billing`.
 
-    In team builds the view takes `team_slug`; `manage=True` lets only team admins
-    in. A view that already ran the teams decorators (`request.team`) is reused.
+    Where the subscriber is a team the view takes `team_slug` and `manage=True` lets
+    only its admins in; a view that already checked the membership is reused.
     """
 
     def inner(request, *args, **kwargs):
@@ -38,13 +40,11 @@ def with_subscriber(view, manage: bool = False):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if subscriber_is_user():
-            return login_required(inner)(request, *args, **kwargs)
         if getattr(request, "team", None) is not None and hasattr(
             request, "membership"
         ):
             return inner(request, *args, **kwargs)
-        return _team_access(inner, manage)(request, *args, **kwargs)
+        return _subscriber_access(inner, manage)(request, *args, **kwargs)
 
     return wrapper
 

@@ -89,7 +89,7 @@ DEMO_TIERS = (
     DemoTier(
         "prod_kit_pro",
         "Pro",
-        "For teams that rely on it every day.",
+        "For businesses that rely on it every day.",
         ("Everything in Starter", "Pro reports", "Priority support"),
         monthly=4900,
         monthly_per_seat=1500,

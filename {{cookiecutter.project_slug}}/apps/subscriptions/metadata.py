@@ -49,7 +49,7 @@ ACTIVE_PRODUCTS = [
         stripe_id="prod_kit_pro",
         slug="pro",
         name="Pro",
-        description="For teams that rely on it every day.",
+        description="For businesses that rely on it every day.",
         features=("Everything in Starter", "Pro reports", "Priority support"),
     ),
     ProductMetadata(

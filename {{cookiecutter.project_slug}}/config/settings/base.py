@@ -314,7 +314,7 @@ STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111
 SUBSCRIPTIONS_ACTIVE_STATUSES = env.list(
     "SUBSCRIPTIONS_ACTIVE_STATUSES", default=["active", "trialing", "past_due"]
 )
-# Bill per seat: the quantity follows the number of team members.
+# Bill per seat: the Stripe quantity follows the subscriber's get_quantity().
 SUBSCRIPTIONS_PER_SEAT = {{ "True" if cookiecutter.per_seat_billing == "y" else "False" }}
 # https://docs.stripe.com/billing/subscriptions/prorations
 SUBSCRIPTIONS_PRORATION_BEHAVIOR = env(

@@ -48,33 +48,37 @@ def _new_user():
 
 def make_subscriber(seats: int = 1):
     """A subscriber with `seats` seats: a team of that many members, or a user."""
-    if subscriber_is_user():
-        user = _new_user()
-        USER_SEATS[user.pk] = seats
-        return user
-    from apps.teams.models import Membership, Team
+    # >>> team builds
+    if not subscriber_is_user():
+        from apps.teams.models import Membership, Team
 
-    number = next(_numbers)
-    team = Team.objects.create(name=f"Seats {number}", slug=f"seats-{number}")
-    for index in range(seats):
-        role = Membership.Role.ADMIN if index == 0 else Membership.Role.MEMBER
-        Membership.objects.create(team=team, user=_new_user(), role=role)
-    return team
+        number = next(_numbers)
+        team = Team.objects.create(name=f"Seats {number}", slug=f"seats-{number}")
+        for index in range(seats):
+            role = Membership.Role.ADMIN if index == 0 else Membership.Role.MEMBER
+            Membership.objects.create(team=team, user=_new_user(), role=role)
+        return team
+    # <<< team builds
+    user = _new_user()
+    USER_SEATS[user.pk] = seats
+    return user
 
 
 def set_seats(subscriber, seats: int) -> None:
     """Add or remove seats as the site would, which marks the subscriber changed."""
-    if subscriber_is_user():
-        USER_SEATS[subscriber.pk] = seats
-        mark_billing_details_changed(subscriber)
-        return
-    from apps.teams.models import Membership
+    # >>> team builds
+    if not subscriber_is_user():
+        from apps.teams.models import Membership
 
-    memberships = list(subscriber.memberships.order_by("-created_at"))
-    for membership in memberships[: max(0, len(memberships) - seats)]:
-        membership.delete()
-    for _ in range(seats - len(memberships)):
-        Membership.objects.create(team=subscriber, user=_new_user())
+        memberships = list(subscriber.memberships.order_by("-created_at"))
+        for membership in memberships[: max(0, len(memberships) - seats)]:
+            membership.delete()
+        for _ in range(seats - len(memberships)):
+            Membership.objects.create(team=subscriber, user=_new_user())
+        return
+    # <<< team builds
+    USER_SEATS[subscriber.pk] = seats
+    mark_billing_details_changed(subscriber)
 
 
 @contextlib.contextmanager
@@ -165,37 +169,37 @@ def bulk_synced_subscribers(template, count: int, start: int = 0) -> None:
         for n, customer in enumerate(customers)
     )
     synced = template.billing_details_last_changed
-    if subscriber_is_user():
-        model.objects.bulk_create(
+    pairs = list(zip(customers, subscriptions, strict=True))
+    # >>> team builds
+    if not subscriber_is_user():
+        from apps.teams.models import Membership
+
+        teams = model.objects.bulk_create(
             model(
-                email=f"bulk{start + n}@example.com",
+                name=f"Bulk {start + n}",
+                slug=f"bulk-{start + n}",
                 customer=customer,
                 subscription=subscription,
                 billing_details_last_changed=synced,
                 last_synced_with_stripe=synced,
             )
-            for n, (customer, subscription) in enumerate(
-                zip(customers, subscriptions, strict=True)
-            )
+            for n, (customer, subscription) in enumerate(pairs)
+        )
+        owner = _new_user()
+        # bulk_create sends no signals, so these members leave the teams in step.
+        Membership.objects.bulk_create(
+            Membership(team=team, user=owner, role=Membership.Role.ADMIN)
+            for team in teams
         )
         return
-    from apps.teams.models import Membership
-
-    teams = model.objects.bulk_create(
+    # <<< team builds
+    model.objects.bulk_create(
         model(
-            name=f"Bulk {start + n}",
-            slug=f"bulk-{start + n}",
+            email=f"bulk{start + n}@example.com",
             customer=customer,
             subscription=subscription,
             billing_details_last_changed=synced,
             last_synced_with_stripe=synced,
         )
-        for n, (customer, subscription) in enumerate(
-            zip(customers, subscriptions, strict=True)
-        )
-    )
-    owner = _new_user()
-    # bulk_create sends no signals, so these members leave the teams in step.
-    Membership.objects.bulk_create(
-        Membership(team=team, user=owner, role=Membership.Role.ADMIN) for team in teams
+        for n, (customer, subscription) in enumerate(pairs)
     )

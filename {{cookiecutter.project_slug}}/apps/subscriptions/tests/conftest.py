@@ -9,17 +9,20 @@ from .factories import make_catalogue
 
 
 def _new_subscriber():
+    """A subscriber and the user who manages its billing."""
     from apps.users.tests.factories import UserFactory
 
-    if subscriber_is_user():
-        user = UserFactory()
-        return user, user
-    from apps.teams.models import Membership
-    from apps.teams.tests.factories import MembershipFactory, TeamFactory
+    # >>> team builds
+    if not subscriber_is_user():
+        from apps.teams.models import Membership
+        from apps.teams.tests.factories import MembershipFactory, TeamFactory
 
-    team = TeamFactory()
-    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
-    return team, admin
+        team = TeamFactory()
+        admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+        return team, admin
+    # <<< team builds
+    user = UserFactory()
+    return user, user
 
 
 @pytest.fixture

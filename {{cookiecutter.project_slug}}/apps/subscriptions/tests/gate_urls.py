@@ -19,11 +19,13 @@ def plain(request, team_slug=None, **kwargs):
 
 def _access_only(view):
     """The access check every billing view has anyway, without the gate."""
-    if subscriber_is_user():
-        return login_required(view)
-    from apps.teams.decorators import team_member_required
+    # >>> team builds
+    if not subscriber_is_user():
+        from apps.teams.decorators import team_member_required
 
-    return team_member_required(view)
+        return team_member_required(view)
+    # <<< team builds
+    return login_required(view)
 
 
 class GatedView(ActiveSubscriptionRequiredMixin, View):
