@@ -65,6 +65,3 @@ if STRIPE_EMULATOR:
     STRIPE_TEST_PUBLIC_KEY = env(
         "STRIPE_TEST_PUBLIC_KEY", default="pk_test_emulator0000000000000000000000"
     )
-    DJSTRIPE_WEBHOOK_SECRET = env(
-        "DJSTRIPE_WEBHOOK_SECRET", default="whsec_emulator00000000000000000000000"
-    )
