@@ -17,10 +17,13 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = REPO_ROOT / "demo"
 VENV_BIN = Path(sys.executable).parent
-HOST, PORT = "127.0.0.1", 8000
-EMULATOR_PORT = 12111
+# Where the site is baked and which ports it serves on; the template's own test of
+# this script moves them out of the way of a demo that is already running.
+DEMO_DIR = Path(os.environ.get("DEMO_DIR", REPO_ROOT / "demo")).resolve()
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("DEMO_PORT", "8000"))
+EMULATOR_PORT = int(os.environ.get("DEMO_EMULATOR_PORT", "12111"))
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password-2024"
 
@@ -82,6 +85,22 @@ def manage(site, *args, **kwargs):
     )
 
 
+def shown(path):
+    """A path as the reader knows it: relative to the repository when inside it."""
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+
+
+def check_ports_free():
+    """Stop with one line when another process already holds a port the demo needs."""
+    for port, variable in ((PORT, "DEMO_PORT"), (EMULATOR_PORT, "DEMO_EMULATOR_PORT")):
+        with socket.socket() as sock:
+            if sock.connect_ex((HOST, port)) == 0:
+                sys.exit(
+                    f"Port {port} on {HOST} is already in use (another demo or make dev?);"
+                    f" stop that process or set {variable} to a free port"
+                )
+
+
 def template_fingerprint():
     """A hash of the template's files, to tell whether demo/ was baked from this version."""
     digest = hashlib.sha256()
@@ -100,9 +119,7 @@ def bake():
     stamp = DEMO_DIR / ".template-fingerprint"
     existing = [path.parent for path in DEMO_DIR.glob("*/manage.py")]
     if existing and stamp.is_file() and stamp.read_text().strip() == fingerprint:
-        print(
-            f"Reusing {existing[0].relative_to(REPO_ROOT)} (make demo-clean bakes afresh)"
-        )
+        print(f"Reusing {shown(existing[0])} (make demo-clean bakes afresh)")
         return existing[0]
     if DEMO_DIR.exists():
         # An older template's site would show stale code: start again from the current one.
@@ -159,10 +176,12 @@ def start_emulator(site):
 
 def prepare_billing(site):
     """Create the demo catalogue in the emulator and register the webhook endpoint."""
+    # The checks would warn that the catalogue this very command creates is missing.
     manage(
         site,
         "bootstrap_subscriptions",
         "--create-demo-products",
+        "--skip-checks",
         stdout=subprocess.DEVNULL,
     )
     manage(site, "register_webhook_endpoint", "--base-url", f"http://{HOST}:{PORT}")
@@ -198,6 +217,7 @@ def main():
         sys.exit(
             "cookiecutter is not installed in this venv: run `make demo`, not this script"
         )
+    check_ports_free()
     site = bake()
     migrate(site)
     emulator = start_emulator(site)
@@ -206,7 +226,7 @@ def main():
     print(
         f"\nDemo site: http://{HOST}:{PORT}/\n"
         f"Log in as {email} with password {password}\n"
-        f"Site folder: {site.relative_to(REPO_ROOT)}  (Ctrl-C stops the demo)\n",
+        f"Site folder: {shown(site)}  (Ctrl-C stops the demo)\n",
         flush=True,
     )
     try:

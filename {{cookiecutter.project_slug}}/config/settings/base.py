@@ -243,6 +243,10 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "verbose"},
     },
     "root": {"level": env("DJANGO_LOG_LEVEL", default="INFO"), "handlers": ["console"]},
+    "loggers": {
+        # stripe-python logs every request at INFO; its errors still reach the console.
+        "stripe": {"level": env("STRIPE_LOG_LEVEL", default="WARNING")},
+    },
 }
 
 # CELERY
