@@ -91,6 +91,8 @@ def test_djlint_finds_nothing_in_templates(bake):
     assert templates, "the bake has no templates"
 
     run([VENV_BIN / "djlint", "--lint", *templates], cwd=bake.path)
+    # Formatted as the bake's own `djlint --reformat` would leave them.
+    run([VENV_BIN / "djlint", "--check", *templates], cwd=bake.path)
 
 
 def test_django_system_checks_pass(bake):
