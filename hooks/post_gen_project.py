@@ -7,12 +7,11 @@ from pathlib import Path
 BILLING_SUBJECT = "{{ cookiecutter.billing_subject }}"
 PER_SEAT_BILLING = "{{ cookiecutter.per_seat_billing }}"
 PROJECT_DIR = Path.cwd()
-# Lines of shared modules that only team builds keep, between a line holding the
-# start marker and one holding the end marker (a `# >>> team builds` comment in
-# Python, the same words in a Django comment in templates). Team builds lose just
-# the marker lines.
-TEAM_BLOCK_START = ">>> team builds"
-TEAM_BLOCK_END = "<<< team builds"
+# Lines of shared modules that only one kind of build keeps sit between a start and
+# an end marker (`# >>> team builds` ... `# <<< team builds` in Python, the same words
+# in a Django comment in templates; likewise `user builds`). The build they name keeps
+# the lines, the other loses them, and neither keeps the marker lines.
+BUILD_KINDS = ("team", "user")
 MARKED_SUFFIXES = (".py", ".html", ".txt", ".md")
 
 
@@ -35,22 +34,33 @@ def remove_teams_files() -> None:
     )
 
 
-def prune_team_blocks(keep: bool) -> None:
-    """Keep or drop the marked team-only lines of every shared file."""
+def _marker(line: str) -> tuple[str, str] | None:
+    """("start" or "end", the build kind) for a marker line, else None."""
+    for kind in BUILD_KINDS:
+        if f">>> {kind} builds" in line:
+            return "start", kind
+        if f"<<< {kind} builds" in line:
+            return "end", kind
+    return None
+
+
+def prune_build_blocks(build: str) -> None:
+    """Keep the marked lines of this kind of build, drop those of the other."""
     for path in PROJECT_DIR.rglob("*"):
         if path.suffix not in MARKED_SUFFIXES or not path.is_file():
             continue
         text = path.read_text(encoding="utf-8")
-        if TEAM_BLOCK_START not in text:
+        if not any(f">>> {kind} builds" in text for kind in BUILD_KINDS):
             continue
-        kept, inside = [], False
+        kept, dropping = [], False
         for line in text.splitlines(keepends=True):
-            if TEAM_BLOCK_START in line:
-                inside = True
-            elif TEAM_BLOCK_END in line:
-                inside = False
-            elif keep or not inside:
-                kept.append(line)
+            marker = _marker(line)
+            if marker is None:
+                if not dropping:
+                    kept.append(line)
+            else:
+                edge, kind = marker
+                dropping = edge == "start" and kind != build
         path.write_text("".join(kept), encoding="utf-8")
 
 
@@ -107,7 +117,7 @@ def main() -> None:
     else:
         remove_user_subscriber_files()
     remove_tool_caches()
-    prune_team_blocks(keep=BILLING_SUBJECT == "team")
+    prune_build_blocks(BILLING_SUBJECT)
     if PER_SEAT_BILLING == "n":
         remove_per_seat_files()
     write_dotenv()

@@ -7,7 +7,8 @@ import pytest
 
 from conftest import OPTION_SETS, option_set_params, run
 
-TEAMS_WORD = re.compile(r"teams", re.IGNORECASE)
+# "teams", `team_slug`, `request.team`, the Team model, and the build markers.
+TEAM_CODE = re.compile(r"(?i:teams|team_|\.team\b|team builds)|\bTeam\b")
 PRINT_BEAT_TASKS = "from django.conf import settings; print(*(entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()))"
 
 
@@ -39,7 +40,7 @@ def test_user_build_has_no_teams_code(bake):
         for number, line in enumerate(
             path.read_text(encoding="utf-8").splitlines(), start=1
         )
-        if TEAMS_WORD.search(line)
+        if TEAM_CODE.search(line)
     ]
 
     assert not (bake.path / "apps" / "teams").exists()
@@ -92,8 +93,8 @@ def test_beat_schedules_the_seat_sync_only_in_per_seat_builds(bake):
 
 
 @pytest.mark.parametrize("bake", option_set_params(), indirect=True)
-def test_team_block_markers_are_gone(bake):
-    # Team builds keep the marked lines and user builds drop them; neither keeps a marker.
+def test_build_block_markers_are_gone(bake):
+    # Each build keeps its own marked lines and drops the other's; none keeps a marker.
     leftovers = [
         f"{path.relative_to(bake.path)}:{number}"
         for path in bake.path.rglob("*")
@@ -101,7 +102,7 @@ def test_team_block_markers_are_gone(bake):
         for number, line in enumerate(
             path.read_text(encoding="utf-8").splitlines(), start=1
         )
-        if ">>> team builds" in line or "<<< team builds" in line
+        if re.search(r"(>>>|<<<) (team|user) builds", line)
     ]
 
     assert not leftovers, leftovers
@@ -116,3 +117,17 @@ def test_team_build_keeps_the_marked_team_lines(bake):
 
     assert 'include "teams/includes/team_switcher.html"' in base
     assert "from apps.teams.decorators import" in access
+    assert "request.user" not in access, "a user build's line was kept"
+
+
+@pytest.mark.parametrize("bake", builds("user"), indirect=True)
+def test_user_build_keeps_the_marked_user_lines(bake):
+    access = (bake.path / "apps" / "subscriptions" / "access.py").read_text(
+        encoding="utf-8"
+    )
+    urls = (bake.path / "apps" / "subscriptions" / "urls.py").read_text(
+        encoding="utf-8"
+    )
+
+    assert "request.subscriber = request.user" in access
+    assert 'prefix = ""' in urls

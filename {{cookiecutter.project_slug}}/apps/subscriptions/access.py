@@ -2,49 +2,55 @@
 
 from functools import wraps
 
-from django.contrib.auth.decorators import login_required
+# >>> team builds
 from django.core.exceptions import PermissionDenied
 
-from .subscribers import subscriber_is_user
-
-
-def _subscriber_access(view, manage: bool):
-    """The access rules of the subscriber's pages around `view`."""
-    # >>> team builds
-    if not subscriber_is_user():
-        # The team's own rules: non-members get 404, non-admins 403.
-        from apps.teams.decorators import team_admin_required, team_member_required
-
-        return (team_admin_required if manage else team_member_required)(view)
-    # <<< team builds
-    return login_required(view)
+from apps.teams.decorators import team_admin_required, team_member_required
+# <<< team builds
+# >>> user builds
+from django.contrib.auth.decorators import login_required
+# <<< user builds
 
 
 def with_subscriber(view, manage: bool = False):
     """Give the view `request.subscriber` and `request.can_manage_billing`.
 
-    Where the subscriber is a team the view takes `team_slug` and `manage=True` lets
-    only its admins in; a view that already checked the membership is reused.
+    `manage=True` lets in only those who may change the billing. The view's
+    signature is the same in every build: `view(request, *args, **kwargs)`.
     """
 
-    def inner(request, *args, **kwargs):
-        if subscriber_is_user():
-            request.subscriber = request.user
-            request.can_manage_billing = True
-        else:
-            request.subscriber = request.team
-            request.can_manage_billing = request.membership.is_admin
+    # >>> team builds
+    def inner(request, team_slug, *args, **kwargs):
+        # The team is in `request.team`, so the view need not take its slug.
+        request.subscriber = request.team
+        request.can_manage_billing = request.membership.is_admin
         if manage and not request.can_manage_billing:
             raise PermissionDenied("Only team admins can change billing.")
         return view(request, *args, **kwargs)
 
+    # <<< team builds
+    # >>> user builds
+    def inner(request, *args, **kwargs):
+        request.subscriber = request.user
+        request.can_manage_billing = True
+        return view(request, *args, **kwargs)
+
+    # <<< user builds
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        # >>> team builds
         if getattr(request, "team", None) is not None and hasattr(
             request, "membership"
         ):
+            # An outer team decorator has checked the membership already.
             return inner(request, *args, **kwargs)
-        return _subscriber_access(inner, manage)(request, *args, **kwargs)
+        # The team's own rules: non-members get 404, non-admins 403.
+        access = team_admin_required if manage else team_member_required
+        # <<< team builds
+        # >>> user builds
+        access = login_required
+        # <<< user builds
+        return access(inner)(request, *args, **kwargs)
 
     return wrapper
 

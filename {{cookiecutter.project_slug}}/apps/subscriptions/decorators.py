@@ -34,9 +34,9 @@ def active_subscription_required(view=None, *, limit_to_plans=None):
     """Let the view run only for a subscriber with an active subscription.
 
     Use bare or as `@active_subscription_required(limit_to_plans=["pro"])` with
-    slugs from `metadata.py`. The view gets `subscription_holder` (the Team or the
-    User); others are sent to the subscription page with a message naming the
-    plans that unlock it, and anonymous users to log in.
+    slugs from `metadata.py`. The view gets `subscription_holder` (the subscriber);
+    others are sent to the subscription page with a message naming the plans that
+    unlock it, and anonymous users to log in.
     """
     limit_to_plans = list(limit_to_plans or [])
 

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 
 class SubscriptionModelBase(models.Model):
-    """What a subscriber (a Team or a User) needs to hold a Stripe subscription.
+    """What a subscriber needs to hold a Stripe subscription.
 
     The Stripe objects themselves are dj-stripe rows; the subscriber only links to
     them and records when its billed quantity last changed and last reached Stripe.

@@ -1,7 +1,7 @@
-"""Who holds the subscription: the Team in team builds, the User in user builds.
+"""Who holds the subscription (`DJSTRIPE_SUBSCRIBER_MODEL`), and its billing URLs.
 
-Everything that depends on the subscriber's kind lives here, decided from
-`DJSTRIPE_SUBSCRIBER_MODEL`, so the rest of the app reads the same in both builds.
+What depends on the subscriber's kind lives here, so the rest of the app reads the
+same whoever is billed.
 """
 
 from django.apps import apps
@@ -39,7 +39,12 @@ def subscriber_from_reference(reference: str | None):
 
 def subscriber_url_kwargs(subscriber) -> dict:
     """The URL kwargs of the billing pages of this subscriber."""
-    return {} if subscriber_is_user() else {"team_slug": subscriber.slug}
+    # >>> team builds
+    return {"team_slug": subscriber.slug}
+    # <<< team builds
+    # >>> user builds
+    return {}
+    # <<< user builds
 
 
 def subscriber_reverse(name: str, subscriber) -> str:

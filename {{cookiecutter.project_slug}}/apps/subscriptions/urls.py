@@ -1,13 +1,18 @@
-"""Billing URLs: under /a/<team_slug>/ in team builds, at the root in user builds."""
+"""Billing URLs, one set per subscriber."""
 
 from django.urls import path
 
 from . import views
-from .subscribers import subscriber_is_user
 
 app_name = "subscriptions"
 
-prefix = "" if subscriber_is_user() else "a/<slug:team_slug>/"
+# >>> team builds
+# Each team's billing lives under the team's own URLs.
+prefix = "a/<slug:team_slug>/"
+# <<< team builds
+# >>> user builds
+prefix = ""
+# <<< user builds
 
 urlpatterns = [
     path(f"{prefix}subscription/", views.subscription, name="subscription"),

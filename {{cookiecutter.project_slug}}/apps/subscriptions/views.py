@@ -37,7 +37,7 @@ def _absolute(request, name, subscriber) -> str:
 
 @require_GET
 @subscriber_view()
-def subscription(request, team_slug=None):
+def subscription(request):
     """The plans to choose from, or the current subscription and its billing."""
     subscriber = request.subscriber
     if request.GET.get("from") == "portal":
@@ -63,7 +63,7 @@ def subscription(request, team_slug=None):
 
 @require_POST
 @subscriber_view(manage=True)
-def create_checkout(request, team_slug=None):
+def create_checkout(request):
     """Send the subscriber to Stripe Checkout for the chosen price (400 if invalid)."""
     subscriber = request.subscriber
     success_url = _absolute(request, "checkout_success", subscriber)
@@ -89,7 +89,7 @@ def create_checkout(request, team_slug=None):
 
 @require_GET
 @subscriber_view()
-def checkout_success(request, team_slug=None):
+def checkout_success(request):
     """Checkout's return page: provision the subscription unless the webhook did."""
     subscriber = request.subscriber
     try:
@@ -118,7 +118,7 @@ def checkout_success(request, team_slug=None):
 
 @require_POST
 @subscriber_view(manage=True)
-def billing_portal(request, team_slug=None):
+def billing_portal(request):
     """Send the subscriber to Stripe's customer portal."""
     subscriber = request.subscriber
     return_url = _absolute(request, "subscription", subscriber) + "?from=portal"
@@ -139,7 +139,7 @@ def billing_portal(request, team_slug=None):
 
 @require_GET
 @subscriber_view()
-def demo(request, team_slug=None):
+def demo(request):
     """Content that changes by plan, for anyone."""
     subscriber = request.subscriber
     summary = (
@@ -153,7 +153,7 @@ def demo(request, team_slug=None):
 
 @require_GET
 @active_subscription_required
-def demo_subscribers(request, team_slug=None, *, subscription_holder):
+def demo_subscribers(request, *, subscription_holder):
     """A page for any active subscriber."""
     return _render(
         request, "subscriptions/demo/subscribers.html", subscription_holder, {}
@@ -162,14 +162,14 @@ def demo_subscribers(request, team_slug=None, *, subscription_holder):
 
 @require_GET
 @active_subscription_required(limit_to_plans=["pro", "business"])
-def demo_pro(request, team_slug=None, *, subscription_holder):
+def demo_pro(request, *, subscription_holder):
     """A page for the Pro plan and up."""
     return _render(request, "subscriptions/demo/pro.html", subscription_holder, {})
 
 
 @require_GET
 @active_subscription_required
-def demo_billing(request, team_slug=None, *, subscription_holder):
+def demo_billing(request, *, subscription_holder):
     """The plan, payment details and renewal date of the subscription."""
     context = {"summary": get_subscription_summary(subscription_holder)}
     return _render(

@@ -1,4 +1,4 @@
-from apps.web.context_processors import subscription_url
+from apps.subscriptions.subscribers import subscriber_reverse
 
 from .decorators import CURRENT_TEAM_SESSION_KEY
 from .models import Team
@@ -18,5 +18,5 @@ def teams(request):
         current = user_teams[0]
     context = {"user_teams": user_teams, "current_team": current}
     if current is not None:
-        context["subscription_url"] = subscription_url(current)
+        context["subscription_url"] = subscriber_reverse("subscription", current)
     return context

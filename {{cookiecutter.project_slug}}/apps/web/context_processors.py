@@ -1,20 +1,19 @@
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
-
-
-def subscription_url(team=None) -> str:
-    """The billing page (of `team` in team builds), or "" while billing has none."""
-    kwargs = {"team_slug": team.slug} if team is not None else {}
-    try:
-        return reverse("subscriptions:subscription", kwargs=kwargs)
-    except NoReverseMatch:
-        return ""
+# >>> user builds
+from django.urls import reverse
+# <<< user builds
 
 
 def site(request):
     """Site-wide names, and the navigation's link to the subscription page."""
-    return {
+    context = {
         "SITE_NAME": settings.SITE_NAME,
         "SITE_DESCRIPTION": settings.SITE_DESCRIPTION,
-        "subscription_url": subscription_url(getattr(request, "team", None)),
     }
+    # >>> team builds
+    # The teams context processor links to the current team's subscription page.
+    # <<< team builds
+    # >>> user builds
+    context["subscription_url"] = reverse("subscriptions:subscription")
+    # <<< user builds
+    return context

@@ -1,6 +1,6 @@
 """Subscribed subscribers against a Stripe (the emulator), for seat-sync tests and
-benchmarks: works in team builds (seats are members) and user builds (seats come
-from a `get_quantity()` override, as the per-seat docs show).
+benchmarks. Seats are what the subscriber's `get_quantity()` counts (for users, an
+override, as the per-seat docs show).
 """
 
 import contextlib
@@ -16,7 +16,7 @@ from apps.subscriptions.subscribers import get_subscriber_model, subscriber_is_u
 from apps.subscriptions.sync import link_subscription, mark_billing_details_changed
 
 _numbers = itertools.count(1)
-# Seats of each user (by pk) in user builds, read by `user_seat_counts()`.
+# Seats of each user (by pk) where users are billed, read by `user_seat_counts()`.
 USER_SEATS: dict[int, int] = {}
 
 
@@ -47,7 +47,7 @@ def _new_user():
 
 
 def make_subscriber(seats: int = 1):
-    """A subscriber with `seats` seats: a team of that many members, or a user."""
+    """A subscriber billed for `seats` seats."""
     # >>> team builds
     if not subscriber_is_user():
         from apps.teams.models import Membership, Team
@@ -83,7 +83,7 @@ def set_seats(subscriber, seats: int) -> None:
 
 @contextlib.contextmanager
 def user_seat_counts():
-    """In user builds, bill each user for `USER_SEATS[pk]` seats while active."""
+    """Where users are billed, bill each for `USER_SEATS[pk]` seats while active."""
     if not subscriber_is_user():
         yield
         return

@@ -1,4 +1,4 @@
-"""Fixtures for billing tests that read the same in team and user builds."""
+"""Fixtures for the billing tests, which read the same whoever the subscriber is."""
 
 import pytest
 
@@ -27,7 +27,7 @@ def _new_subscriber():
 
 @pytest.fixture
 def subscriber(db):
-    """The Team (with an admin) in team builds, the User in user builds."""
+    """A new subscriber (`DJSTRIPE_SUBSCRIBER_MODEL`) with a user to manage it."""
     return _new_subscriber()[0]
 
 
