@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -81,6 +83,32 @@ def test_anonymous_visitor_is_offered_sign_up_and_log_in(client, team):
     response = client.get(accept_url(invitation))
     assert response.status_code == 200
     assert f"?next={accept_url(invitation)}".encode() in response.content
+
+
+def test_new_invitee_with_mandatory_verification_returns_to_the_invitation(
+    client, team, settings
+):
+    # As in production: the sign-up waits for the e-mail link, then comes back here.
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    invitation = InvitationFactory(team=team)
+    signup = f"{reverse('account_signup')}?next={accept_url(invitation)}"
+    response = client.post(
+        signup,
+        {
+            "email": invitation.email,
+            "password1": "a-Long-passphrase-9",
+            "password2": "a-Long-passphrase-9",
+            "next": accept_url(invitation),
+        },
+    )
+    assert response["Location"] == reverse("account_email_verification_sent")
+    confirm = re.search(r"/accounts/confirm-email/\S+/", mail.outbox[-1].body)
+
+    response = client.post(confirm.group(0))
+
+    assert response["Location"] == accept_url(invitation)
+    client.post(accept_url(invitation))
+    assert team.memberships.filter(user__email=invitation.email).exists()
 
 
 def test_unknown_token_is_404(client):
