@@ -11,7 +11,11 @@ PROJECT_DIR = Path.cwd()
 # an end marker (`# >>> team builds` ... `# <<< team builds` in Python, the same words
 # in a Django comment in templates; likewise `user builds`). The build they name keeps
 # the lines, the other loses them, and neither keeps the marker lines.
-BUILD_KINDS = ("team", "user")
+BUILD_MARKERS = {
+    f"{edge} {kind} builds": (edge, kind)
+    for kind in ("team", "user")
+    for edge in (">>>", "<<<")
+}
 MARKED_SUFFIXES = (".py", ".html", ".txt", ".md")
 
 
@@ -35,13 +39,8 @@ def remove_teams_files() -> None:
 
 
 def _marker(line: str) -> tuple[str, str] | None:
-    """("start" or "end", the build kind) for a marker line, else None."""
-    for kind in BUILD_KINDS:
-        if f">>> {kind} builds" in line:
-            return "start", kind
-        if f"<<< {kind} builds" in line:
-            return "end", kind
-    return None
+    """(">>>" or "<<<", the build kind) for a marker line, else None."""
+    return next((found for m, found in BUILD_MARKERS.items() if m in line), None)
 
 
 def prune_build_blocks(build: str) -> None:
@@ -50,7 +49,7 @@ def prune_build_blocks(build: str) -> None:
         if path.suffix not in MARKED_SUFFIXES or not path.is_file():
             continue
         text = path.read_text(encoding="utf-8")
-        if not any(f">>> {kind} builds" in text for kind in BUILD_KINDS):
+        if not any(marker in text for marker in BUILD_MARKERS):
             continue
         kept, dropping = [], False
         for line in text.splitlines(keepends=True):
@@ -60,7 +59,7 @@ def prune_build_blocks(build: str) -> None:
                     kept.append(line)
             else:
                 edge, kind = marker
-                dropping = edge == "start" and kind != build
+                dropping = edge == ">>>" and kind != build
         path.write_text("".join(kept), encoding="utf-8")
 
 

@@ -13,11 +13,6 @@ def get_subscriber_model():
     return apps.get_model(settings.DJSTRIPE_SUBSCRIBER_MODEL)
 
 
-def subscriber_is_user() -> bool:
-    """Whether each user holds their own subscription (a user build)."""
-    return get_subscriber_model() is apps.get_model(settings.AUTH_USER_MODEL)
-
-
 def subscriber_reference(subscriber) -> str:
     """A string naming the subscriber, for `client_reference_id` and metadata."""
     return f"{subscriber._meta.label_lower}:{subscriber.pk}"

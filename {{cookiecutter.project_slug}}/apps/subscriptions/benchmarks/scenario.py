@@ -12,12 +12,14 @@ from djstripe.models import Customer, Price, Product, Subscription
 
 from apps.subscriptions.metadata import get_active_products
 from apps.subscriptions.stripe_api import stripe_options
-from apps.subscriptions.subscribers import get_subscriber_model, subscriber_is_user
-from apps.subscriptions.sync import link_subscription, mark_billing_details_changed
+from apps.subscriptions.subscribers import get_subscriber_model
+from apps.subscriptions.sync import link_subscription
 
 _numbers = itertools.count(1)
-# Seats of each user (by pk) where users are billed, read by `user_seat_counts()`.
+# >>> user builds
+# Seats of each user (by pk), read by `user_seat_counts()`.
 USER_SEATS: dict[int, int] = {}
+# <<< user builds
 
 
 def create_price(product_id: str | None = None, unit_amount: int = 1500) -> str:
@@ -49,44 +51,49 @@ def _new_user():
 def make_subscriber(seats: int = 1):
     """A subscriber billed for `seats` seats."""
     # >>> team builds
-    if not subscriber_is_user():
-        from apps.teams.models import Membership, Team
+    from apps.teams.models import Membership, Team
 
-        number = next(_numbers)
-        team = Team.objects.create(name=f"Seats {number}", slug=f"seats-{number}")
-        for index in range(seats):
-            role = Membership.Role.ADMIN if index == 0 else Membership.Role.MEMBER
-            Membership.objects.create(team=team, user=_new_user(), role=role)
-        return team
+    number = next(_numbers)
+    team = Team.objects.create(name=f"Seats {number}", slug=f"seats-{number}")
+    for index in range(seats):
+        role = Membership.Role.ADMIN if index == 0 else Membership.Role.MEMBER
+        Membership.objects.create(team=team, user=_new_user(), role=role)
+    return team
     # <<< team builds
+    # >>> user builds
     user = _new_user()
     USER_SEATS[user.pk] = seats
     return user
+    # <<< user builds
 
 
 def set_seats(subscriber, seats: int) -> None:
     """Add or remove seats as the site would, which marks the subscriber changed."""
     # >>> team builds
-    if not subscriber_is_user():
-        from apps.teams.models import Membership
+    from apps.teams.models import Membership
 
-        memberships = list(subscriber.memberships.order_by("-created_at"))
-        for membership in memberships[: max(0, len(memberships) - seats)]:
-            membership.delete()
-        for _ in range(seats - len(memberships)):
-            Membership.objects.create(team=subscriber, user=_new_user())
-        return
+    memberships = list(subscriber.memberships.order_by("-created_at"))
+    for membership in memberships[: max(0, len(memberships) - seats)]:
+        membership.delete()
+    for _ in range(seats - len(memberships)):
+        Membership.objects.create(team=subscriber, user=_new_user())
     # <<< team builds
+    # >>> user builds
+    from apps.subscriptions.sync import mark_billing_details_changed
+
     USER_SEATS[subscriber.pk] = seats
     mark_billing_details_changed(subscriber)
+    # <<< user builds
 
 
 @contextlib.contextmanager
 def user_seat_counts():
     """Where users are billed, bill each for `USER_SEATS[pk]` seats while active."""
-    if not subscriber_is_user():
-        yield
-        return
+    # >>> team builds
+    # A team's seats are its members: nothing to stand in for.
+    yield
+    # <<< team builds
+    # >>> user builds
     model = get_subscriber_model()
     original = model.get_quantity
     model.get_quantity = lambda self: USER_SEATS.get(self.pk, 1)
@@ -94,6 +101,7 @@ def user_seat_counts():
         yield
     finally:
         model.get_quantity = original
+    # <<< user builds
 
 
 def subscribe(subscriber, price_id: str, *, quantity=None, trial_days=None):
@@ -171,28 +179,26 @@ def bulk_synced_subscribers(template, count: int, start: int = 0) -> None:
     synced = template.billing_details_last_changed
     pairs = list(zip(customers, subscriptions, strict=True))
     # >>> team builds
-    if not subscriber_is_user():
-        from apps.teams.models import Membership
+    from apps.teams.models import Membership
 
-        teams = model.objects.bulk_create(
-            model(
-                name=f"Bulk {start + n}",
-                slug=f"bulk-{start + n}",
-                customer=customer,
-                subscription=subscription,
-                billing_details_last_changed=synced,
-                last_synced_with_stripe=synced,
-            )
-            for n, (customer, subscription) in enumerate(pairs)
+    teams = model.objects.bulk_create(
+        model(
+            name=f"Bulk {start + n}",
+            slug=f"bulk-{start + n}",
+            customer=customer,
+            subscription=subscription,
+            billing_details_last_changed=synced,
+            last_synced_with_stripe=synced,
         )
-        owner = _new_user()
-        # bulk_create sends no signals, so these members leave the teams in step.
-        Membership.objects.bulk_create(
-            Membership(team=team, user=owner, role=Membership.Role.ADMIN)
-            for team in teams
-        )
-        return
+        for n, (customer, subscription) in enumerate(pairs)
+    )
+    owner = _new_user()
+    # bulk_create sends no signals, so these members leave the teams in step.
+    Membership.objects.bulk_create(
+        Membership(team=team, user=owner, role=Membership.Role.ADMIN) for team in teams
+    )
     # <<< team builds
+    # >>> user builds
     model.objects.bulk_create(
         model(
             email=f"bulk{start + n}@example.com",
@@ -203,3 +209,4 @@ def bulk_synced_subscribers(template, count: int, start: int = 0) -> None:
         )
         for n, (customer, subscription) in enumerate(pairs)
     )
+    # <<< user builds

@@ -3,26 +3,27 @@
 import pytest
 
 from apps.subscriptions import metadata
-from apps.subscriptions.subscribers import subscriber_is_user, subscriber_reverse
+from apps.subscriptions.subscribers import subscriber_reverse
 
 from .factories import make_catalogue
 
 
 def _new_subscriber():
     """A subscriber and the user who manages its billing."""
+    # >>> team builds
+    from apps.teams.models import Membership
+    from apps.teams.tests.factories import MembershipFactory, TeamFactory
+
+    team = TeamFactory()
+    admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    return team, admin
+    # <<< team builds
+    # >>> user builds
     from apps.users.tests.factories import UserFactory
 
-    # >>> team builds
-    if not subscriber_is_user():
-        from apps.teams.models import Membership
-        from apps.teams.tests.factories import MembershipFactory, TeamFactory
-
-        team = TeamFactory()
-        admin = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
-        return team, admin
-    # <<< team builds
     user = UserFactory()
     return user, user
+    # <<< user builds
 
 
 @pytest.fixture
@@ -34,9 +35,12 @@ def subscriber(db):
 @pytest.fixture
 def billing_user(subscriber):
     """The person who may manage the subscriber's billing."""
-    if subscriber_is_user():
-        return subscriber
+    # >>> team builds
     return subscriber.memberships.get(role="admin").user
+    # <<< team builds
+    # >>> user builds
+    return subscriber
+    # <<< user builds
 
 
 @pytest.fixture

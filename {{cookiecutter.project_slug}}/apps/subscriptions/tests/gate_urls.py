@@ -9,6 +9,7 @@ from apps.subscriptions.decorators import (
     ActiveSubscriptionRequiredMixin,
     active_subscription_required,
 )
+from apps.subscriptions.urls import prefix
 
 
 def plain(request, subscription_holder=None):
@@ -21,13 +22,6 @@ class GatedView(ActiveSubscriptionRequiredMixin, View):
     def get(self, request, *args, **kwargs):
         return HttpResponse(f"ok {self.subscription_holder.pk}")
 
-
-# >>> team builds
-prefix = "a/<slug:team_slug>/"
-# <<< team builds
-# >>> user builds
-prefix = ""
-# <<< user builds
 
 urlpatterns = [
     path("", include("config.urls")),
