@@ -1,7 +1,10 @@
 """Install the kit's tools and the generated site's pinned dependencies into the running venv.
 
 The site's pins are read from the template's pyproject.toml so they live in one place.
-A stamp in the venv records what was installed: a re-run with the same files does nothing.
+The Stripe emulator is installed editable from the template's tools/stripe-emulator, as
+a generated project's `make install` installs its own copy, so its pytest fixture is
+there for every bake's suite. A stamp in the venv records what was installed: a re-run
+with the same files does nothing.
 """
 
 import hashlib
@@ -14,6 +17,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KIT_REQUIREMENTS = REPO_ROOT / "requirements.txt"
 SITE_PYPROJECT = REPO_ROOT / "{{cookiecutter.project_slug}}" / "pyproject.toml"
+EMULATOR = REPO_ROOT / "{{cookiecutter.project_slug}}" / "tools" / "stripe-emulator"
 STAMP = Path(sys.prefix) / ".kit-requirements.sha256"
 # Lines that are only Jinja tags ({% if ... %}) would not parse as TOML; their bodies do.
 JINJA_TAG_LINE = re.compile(r"^\s*\{%.*%\}\s*$")
@@ -55,7 +59,12 @@ def site_requirements():
 def fingerprint():
     """A hash of everything that decides what gets installed."""
     digest = hashlib.sha256()
-    for path in (KIT_REQUIREMENTS, SITE_PYPROJECT, Path(__file__)):
+    for path in (
+        KIT_REQUIREMENTS,
+        SITE_PYPROJECT,
+        EMULATOR / "pyproject.toml",
+        Path(__file__),
+    ):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -73,6 +82,7 @@ def main():
         return
     pip("install", "--quiet", "--upgrade", "pip")
     pip("install", "--quiet", "-r", str(KIT_REQUIREMENTS), *site_requirements())
+    pip("install", "--quiet", "--no-deps", "-e", str(EMULATOR))
     STAMP.write_text(wanted + "\n")
     print(f"{sys.prefix}: requirements installed")
 

@@ -16,7 +16,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
-# Stripe's example objects, the emulator's contract; CI clones shared/ beside the template.
+# Stripe's example objects, from which the emulator's contract is derived; the kit's
+# development tree and CI keep shared/ beside the template.
 STRIPE_FIXTURES = REPO_ROOT.parent / "shared" / "stripe" / "fixtures3.json"
 
 LONG_NAME = (
@@ -82,9 +83,6 @@ def project_env(**overrides):
     env = {key: value for key, value in os.environ.items() if key not in unset}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    # Bakes live in temporary folders, out of reach of the emulator's own search upwards.
-    if STRIPE_FIXTURES.is_file():
-        env.setdefault("STRIPE_FIXTURES", str(STRIPE_FIXTURES))
     env.update(overrides)
     return env
 

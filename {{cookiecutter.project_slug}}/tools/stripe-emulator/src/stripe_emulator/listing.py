@@ -1,0 +1,157 @@
+"""Stripe's list objects (filters, cursor pagination) and `expand[]`."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from . import shapes
+from .errors import invalid, missing
+from .params import LIST_PARAMS, as_int, check_params, clone, created_filter
+from .shapes import JSON
+from .store import INDEXED_FIELDS, Store
+
+MAX_EXPAND_DEPTH = 4
+NOT_EXPANDABLE = object()
+
+
+def list_response(
+    store: Store, url: str, objects: Iterable[JSON], params: JSON
+) -> JSON:
+    """Stripe's list object over `objects` (already filtered), newest first."""
+    limit = as_int(params.get("limit", 10), "limit", minimum=1)
+    if limit > 100:
+        raise invalid("This value must be less than or equal to 100.", param="limit")
+    seq = store.seq
+    ordered = sorted(objects, key=lambda o: (o.get("created", 0), seq.get(o["id"], 0)))
+    ordered.reverse()
+    if params.get("starting_after") and params.get("ending_before"):
+        raise invalid(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            param="ending_before",
+        )
+    if params.get("starting_after"):
+        start = _position(ordered, params["starting_after"], "starting_after") + 1
+        page = ordered[start : start + limit]
+        has_more = start + limit < len(ordered)
+    elif params.get("ending_before"):
+        end = _position(ordered, params["ending_before"], "ending_before")
+        page = ordered[max(0, end - limit) : end]
+        has_more = end - limit > 0
+    else:
+        page = ordered[:limit]
+        has_more = len(ordered) > limit
+    return {
+        "object": "list",
+        "data": [store.render(o) for o in page],
+        "has_more": has_more,
+        "url": url,
+    }
+
+
+def _position(ordered: list[JSON], cursor: str, param: str) -> int:
+    for index, obj in enumerate(ordered):
+        if obj["id"] == cursor:
+            return index
+    raise missing("object", cursor, param)
+
+
+def simple_list(
+    store: Store,
+    object_type: str,
+    url: str,
+    params: JSON,
+    filters: tuple[str, ...] = (),
+    accepted: tuple[str, ...] = (),
+) -> JSON:
+    """A list endpoint: equality filters on `filters`, `created` ranges, pagination."""
+    check_params(params, LIST_PARAMS | {"created", *filters, *accepted})
+    indexed = INDEXED_FIELDS.get(object_type, ())
+    # Start from an index when a filter has one, so one customer's list stays cheap.
+    start = next((f for f in filters if f in indexed and params.get(f)), None)
+    if start is None:
+        objects = store.of_type(object_type)
+    else:
+        objects = store.where(object_type, start, params[start])
+    for field in filters:
+        if params.get(field) and field != start:
+            objects = [o for o in objects if o.get(field) == params[field]]
+    matches = created_filter(params.get("created"))
+    objects = [o for o in objects if matches(o["created"])]
+    return list_response(store, url, objects, params)
+
+
+def expand(store: Store, result: JSON, paths: Any) -> JSON:
+    """Apply `expand[]` paths ('customer', 'data.items.data.price.product', ...)."""
+    if isinstance(paths, str):
+        paths = [paths]
+    if not isinstance(paths, list):
+        raise invalid("Invalid array", param="expand")
+    for path in paths:
+        parts = path.split(".")
+        depth = len([p for p in parts if p != "data"])
+        if depth > MAX_EXPAND_DEPTH:
+            raise invalid(
+                f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property."
+                f" Property: {path}",
+                param="expand",
+            )
+        _expand_node(store, result, parts, path)
+    return result
+
+
+def _expand_node(store: Store, node: Any, parts: list[str], path: str) -> None:
+    if not parts or node is None:
+        return
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, list):
+        for item in node:
+            _expand_node(store, item, parts, path)
+        return
+    if not isinstance(node, dict):
+        raise invalid(f"This property cannot be expanded ({path}).", param="expand")
+    if node.get("object") == "list" and head == "data":
+        for item in node["data"]:
+            _expand_node(store, item, rest, path)
+        return
+    extra = _expand_extra(store, node, head)
+    if extra is not NOT_EXPANDABLE:
+        node[head] = extra
+    elif head not in node:
+        raise invalid(f"This property cannot be expanded ({head}).", param="expand")
+    value = node[head]
+    if isinstance(value, str):
+        target = store.find(value)
+        if target is None:
+            raise invalid(f"This property cannot be expanded ({head}).", param="expand")
+        node[head] = store.render(target)
+    _expand_node(store, node[head], rest, path)
+
+
+def _expand_extra(store: Store, node: JSON, field: str) -> Any:
+    """Fields Stripe includes only when expanded (line items, price tiers)."""
+    kind = node.get("object")
+    if kind == "checkout.session" and field == "line_items":
+        items = store.private(node["id"]).get("line_items", [])
+        return {
+            "object": "list",
+            "data": clone(items),
+            "has_more": False,
+            "url": f"/v1/checkout/sessions/{node['id']}/line_items",
+        }
+    if kind == "price" and field == "tiers":
+        return clone(store.private(node["id"]).get("tiers"))
+    if kind == "price" and field == "currency_options":
+        option = {
+            "custom_unit_amount": None,
+            "tax_behavior": node["tax_behavior"],
+            "unit_amount": node["unit_amount"],
+            "unit_amount_decimal": node["unit_amount_decimal"],
+        }
+        return {node["currency"]: option}
+    if kind == "customer" and field in ("sources", "tax_ids"):
+        return shapes.empty_list(f"/v1/customers/{node['id']}/{field}")
+    if field == "breakdown" and "amount_discount" in node:
+        # Checkout's total_details.breakdown (dj-stripe expands it).
+        return {"discounts": [], "taxes": []}
+    if kind == "item" and field == "discounts":
+        return []
+    return NOT_EXPANDABLE

@@ -1,0 +1,148 @@
+"""dj-stripe 2.11 works unchanged against the emulator (in-process door)."""
+
+import pytest
+import stripe
+from django.core.management import call_command
+from djstripe import models as djstripe_models
+from djstripe.admin.forms import WebhookEndpointAdminCreateForm
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def subscribed(stripe_emulator):
+    """A product, two prices, a customer and an active subscription in the emulator."""
+    product = stripe.Product.create(name="Studio", marketing_features=[{"name": "SSO"}])
+    monthly = stripe.Price.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=1200,
+        recurring={"interval": "month"},
+    )
+    stripe.Price.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=12000,
+        recurring={"interval": "year"},
+    )
+    customer = stripe.Customer.create(
+        email="dj@example.com", payment_method="pm_card_visa"
+    )
+    return stripe.Subscription.create(
+        customer=customer.id, items=[{"price": monthly.id, "quantity": 3}]
+    )
+
+
+def test_sync_models_mirrors_products_prices_customers_subscriptions(
+    subscribed, capsys
+):
+    call_command("djstripe_sync_models", "Product", "Price", "Customer", "Subscription")
+
+    assert "Error" not in capsys.readouterr().err
+    assert djstripe_models.Product.objects.get().name == "Studio"
+    assert djstripe_models.Price.objects.count() == 2
+    assert djstripe_models.Customer.objects.get().email == "dj@example.com"
+    sub = djstripe_models.Subscription.objects.get(id=subscribed.id)
+    assert (sub.status, sub.items.get().quantity) == ("active", 3)
+
+
+def create_endpoint_as_the_admin_does():
+    form = WebhookEndpointAdminCreateForm(
+        data={
+            "base_url": "https://site.example.com",
+            "enabled_events": ["*"],
+            "api_version": "",
+            "metadata": "{}",
+            "djstripe_tolerance": 300,
+            "djstripe_validation_method": "verify_signature",
+        }
+    )
+    assert form.is_valid(), form.errors
+    return form.save(commit=True)
+
+
+def test_admin_created_endpoint_gets_a_secret_from_the_emulator(stripe_emulator):
+    endpoint = create_endpoint_as_the_admin_does()
+
+    assert endpoint.secret.startswith("whsec_")
+    remote = stripe_emulator.get("webhook_endpoint", endpoint.id)
+    assert (
+        remote["url"]
+        == f"https://site.example.com/stripe/webhook/{endpoint.djstripe_uuid}/"
+    )
+    assert stripe_emulator.engine.endpoint_secret(endpoint.id) == endpoint.secret
+
+
+def test_djstripe_webhook_view_verifies_and_processes_deliveries(
+    stripe_emulator, subscribed
+):
+    endpoint = create_endpoint_as_the_admin_does()
+    stripe.Subscription.modify(
+        subscribed.id, items=[{"id": subscribed["items"].data[0].id, "quantity": 5}]
+    )
+
+    attempts = stripe_emulator.deliver_webhooks()
+
+    assert attempts
+    assert {a["status_code"] for a in attempts} == {200}
+    assert djstripe_models.WebhookEventTrigger.objects.filter(
+        webhook_endpoint=endpoint, valid=True, processed=True
+    ).exists()
+    assert djstripe_models.Event.objects.filter(
+        type="customer.subscription.updated"
+    ).exists()
+    sub = djstripe_models.Subscription.objects.get(id=subscribed.id)
+    assert sub.items.get().quantity == 5
+
+
+def test_a_forged_signature_is_refused_by_djstripe(stripe_emulator, client):
+    endpoint = create_endpoint_as_the_admin_does()
+    stripe.Customer.create(email="forged@example.com")
+    delivery = stripe_emulator.deliveries()[-1]
+    _, body, _ = stripe_emulator.engine.delivery_request(delivery["id"])
+
+    response = client.post(
+        f"/stripe/webhook/{endpoint.djstripe_uuid}/",
+        body,
+        content_type="application/json",
+        headers={"Stripe-Signature": "t=1,v1=bad"},
+    )
+
+    assert response.status_code == 400
+    assert not djstripe_models.Event.objects.exists()
+
+
+def test_every_event_of_a_billing_lifecycle_is_accepted_by_djstripe(stripe_emulator):
+    endpoint = create_endpoint_as_the_admin_does()
+    product = stripe.Product.create(name="Studio")
+    price = stripe.Price.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=900,
+        recurring={"interval": "month"},
+    )
+    clock = stripe_emulator.create_test_clock()
+    customer = stripe.Customer.create(email="life@example.com", test_clock=clock)
+    session = stripe.checkout.Session.create(
+        mode="subscription",
+        customer=customer.id,
+        line_items=[{"price": price.id, "quantity": 2}],
+        success_url="https://site.example.com/ok",
+        subscription_data={"trial_period_days": 7},
+    )
+    stripe_emulator.complete_checkout(session.id)
+    sub_id = stripe.checkout.Session.retrieve(session.id).subscription
+    portal = stripe.billing_portal.Session.create(customer=customer.id)
+    stripe_emulator.portal_action(portal.id, sub_id, "set_quantity", quantity=4)
+    stripe_emulator.advance_clock(clock, days=8)
+    stripe_emulator.portal_action(portal.id, sub_id, "cancel_at_period_end")
+
+    attempts = stripe_emulator.deliver_webhooks()
+
+    assert {a["status_code"] for a in attempts} == {200}
+    assert len(attempts) == len(stripe_emulator.events())
+    assert djstripe_models.Event.objects.count() == len(attempts)
+    mirrored = djstripe_models.Subscription.objects.get(id=sub_id)
+    assert (mirrored.status, mirrored.cancel_at_period_end) == ("active", True)
+    assert mirrored.items.get().quantity == 4
+    assert endpoint.webhookeventtrigger_set.filter(valid=True).count() == len(attempts)
