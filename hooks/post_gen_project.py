@@ -7,16 +7,6 @@ from pathlib import Path
 BILLING_SUBJECT = "{{ cookiecutter.billing_subject }}"
 PER_SEAT_BILLING = "{{ cookiecutter.per_seat_billing }}"
 PROJECT_DIR = Path.cwd()
-# Lines of shared modules that only one kind of build keeps sit between a start and
-# an end marker (`# >>> team builds` ... `# <<< team builds` in Python, the same words
-# in a Django comment in templates; likewise `user builds`). The build they name keeps
-# the lines, the other loses them, and neither keeps the marker lines.
-BUILD_MARKERS = {
-    f"{edge} {kind} builds": (edge, kind)
-    for kind in ("team", "user")
-    for edge in (">>>", "<<<")
-}
-MARKED_SUFFIXES = (".py", ".html", ".txt", ".md")
 
 
 def remove(*relative_paths: str) -> None:
@@ -29,52 +19,25 @@ def remove(*relative_paths: str) -> None:
 
 
 def remove_teams_files() -> None:
-    """User builds have no teams: the app, its templates and tests go together."""
-    remove(
-        "apps/teams",
-        "apps/subscriptions/tests/test_team_billing.py",
-        "apps/subscriptions/tests/test_seats_team.py",
-        "apps/subscriptions/tests/test_celery_beat_worker.py",
-    )
-
-
-def _marker(line: str) -> tuple[str, str] | None:
-    """(">>>" or "<<<", the build kind) for a marker line, else None."""
-    return next((found for m, found in BUILD_MARKERS.items() if m in line), None)
-
-
-def prune_build_blocks(build: str) -> None:
-    """Keep the marked lines of this kind of build, drop those of the other."""
-    for path in PROJECT_DIR.rglob("*"):
-        if path.suffix not in MARKED_SUFFIXES or not path.is_file():
-            continue
-        text = path.read_text(encoding="utf-8")
-        if not any(marker in text for marker in BUILD_MARKERS):
-            continue
-        kept, dropping = [], False
-        for line in text.splitlines(keepends=True):
-            marker = _marker(line)
-            if marker is None:
-                if not dropping:
-                    kept.append(line)
-            else:
-                edge, kind = marker
-                dropping = edge == ">>>" and kind != build
-        path.write_text("".join(kept), encoding="utf-8")
+    """Users pay for themselves: no teams, so the app goes with its tests."""
+    remove("apps/teams")
 
 
 def remove_user_subscriber_files() -> None:
-    """Team builds bill the team, so users carry no subscription fields."""
+    """Teams pay, so users carry no subscription fields, billing adapter or links."""
     remove(
+        "apps/users/billing.py",
+        "apps/users/context_processors.py",
         "apps/users/migrations/0002_subscriber_fields.py",
-        "apps/web/tests/test_user_build.py",
-        "apps/subscriptions/tests/test_seats_user.py",
+        "apps/users/templates",
+        "apps/users/tests/test_seats.py",
+        "apps/users/tests/test_workspace_example.py",
     )
 
 
 def remove_per_seat_files() -> None:
-    """Without per-seat billing beat schedules no seat sync to watch end to end."""
-    remove("apps/subscriptions/tests/test_celery_beat_worker.py")
+    """Without per-seat billing, beat schedules no seat sync to watch end to end."""
+    remove("apps/teams/tests/test_celery_beat_worker.py")
 
 
 def remove_tool_caches() -> None:
@@ -116,7 +79,6 @@ def main() -> None:
     else:
         remove_user_subscriber_files()
     remove_tool_caches()
-    prune_build_blocks(BILLING_SUBJECT)
     if PER_SEAT_BILLING == "n":
         remove_per_seat_files()
     write_dotenv()

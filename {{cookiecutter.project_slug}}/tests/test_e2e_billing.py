@@ -5,11 +5,11 @@ Each step's screenshot is saved under test-artifacts/e2e-billing/. Skips when
 Chromium or Playwright is missing, unless REQUIRE_SERVICES=1.
 """
 
+import importlib.util
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import PROJECT_DIR, Processes, free_port, require
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts" / "e2e-billing"
+ARTIFACTS = PROJECT_DIR / "test-artifacts" / "e2e-billing"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,35 +37,12 @@ SECRET_KEY = "sk_test_" + "e2e0" * 8
 PASSWORD = "a-long-unusual-passphrase"
 
 
-def _missing(reason):
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port, process, log):
-    for _ in range(300):
-        if process.poll() is not None:
-            raise RuntimeError(f"exited early:\n{log.read_text()}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"port {port} never opened:\n{log.read_text()}")
-
-
 class Site:
     """The emulator and the site as processes, and helpers to reach them."""
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
-        self.emulator_port, self.site_port = _free_port(), _free_port()
+        self.emulator_port, self.site_port = free_port(), free_port()
         self.emulator_url = f"http://127.0.0.1:{self.emulator_port}"
         self.url = f"http://127.0.0.1:{self.site_port}"
         self.site_log = workdir / "site.log"
@@ -79,12 +57,12 @@ class Site:
             "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
             "PYTHONUNBUFFERED": "1",
         }
-        self.processes = []
+        self.processes = Processes(workdir)
 
     def manage(self, *args) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=PROJECT_DIR,
             env=self.env,
             capture_output=True,
             text=True,
@@ -93,19 +71,9 @@ class Site:
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
-    def _spawn(self, args, log: Path, port: int):
-        process = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env=self.env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        _wait_for_port(port, process, log)
-
     def start(self):
-        self._spawn(
+        self.processes.start(
+            "emulator",
             [
                 sys.executable,
                 "-m",
@@ -113,13 +81,14 @@ class Site:
                 "--port",
                 str(self.emulator_port),
             ],
-            self.workdir / "emulator.log",
-            self.emulator_port,
+            self.env,
+            port=self.emulator_port,
         )
         self.manage("migrate", "--noinput")
         self.manage("bootstrap_subscriptions", "--create-demo-products")
         self.manage("register_webhook_endpoint", "--base-url", self.url)
-        self._spawn(
+        self.processes.start(
+            "site",
             [
                 sys.executable,
                 "manage.py",
@@ -127,15 +96,12 @@ class Site:
                 f"127.0.0.1:{self.site_port}",
                 "--noreload",
             ],
-            self.site_log,
-            self.site_port,
+            self.env,
+            port=self.site_port,
         )
 
     def stop(self):
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            process.wait(timeout=10)
+        self.processes.stop_all()
 
     def stripe(self, method, path, **params):
         """Call the emulator's API as Stripe's clients do."""
@@ -162,12 +128,11 @@ class Site:
 
 @pytest.fixture
 def site(tmp_path):
-    if not Path(CHROMIUM).exists():
-        _missing(f"{CHROMIUM} is not installed")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("playwright is not installed")
+    require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
+    require(
+        importlib.util.find_spec("playwright") is not None,
+        "playwright is not installed",
+    )
     site = Site(tmp_path)
     try:
         site.start()
@@ -220,10 +185,10 @@ def _sign_up(page, site, steps, email):
 
 
 def _billing_base(page, site) -> str:
-    """Where the billing pages live: /a/<team>/ in team builds, / in user builds."""
-    page.goto(f"{site.url}/")
-    match = re.search(r"/a/([^/]+)/", page.url)
-    return f"{site.url}/a/{match.group(1)}/" if match else f"{site.url}/"
+    """Where the billing pages live: the navigation's Subscription link, less its end."""
+    page.goto(f"{site.url}/dashboard/")
+    link = page.locator("nav a", has_text="Subscription").get_attribute("href")
+    return site.url + link.removesuffix("subscription/")
 
 
 def _attach_test_clock(site, email) -> str:
@@ -231,12 +196,11 @@ def _attach_test_clock(site, email) -> str:
     code = (
         "import time, stripe\n"
         "from djstripe.models import Customer\n"
-        "from apps.subscriptions.stripe_api import stripe_options\n"
-        "from apps.subscriptions.subscribers import get_subscriber_model\n"
+        "from apps.subscriptions.stripe_client import stripe_options\n"
+        "from apps.subscriptions.subscribers import billing_adapter\n"
         "from apps.users.models import User\n"
         f"user = User.objects.get(email={email!r})\n"
-        "model = get_subscriber_model()\n"
-        "s = user if model is User else model.objects.get(members=user)\n"
+        "s = billing_adapter().managed_subscriber(user)\n"
         "clock = stripe.test_helpers.TestClock.create(\n"
         "    frozen_time=int(time.time()), **stripe_options())\n"
         "data = stripe.Customer.create(email=user.email, test_clock=clock.id,\n"

@@ -6,19 +6,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import stripe
-from django.conf import settings
 from djstripe.models import Customer
 from djstripe.settings import djstripe_settings
 
+from .linking import link_subscription
 from .portal import create_portal_session
-from .selectors import get_checkout_price, is_active_status, stripe_id
-from .stripe_api import stripe_options
+from .selectors import billed_quantity, get_checkout_price
+from .stripe_client import api_key, stripe_options
+from .stripe_data import is_active_status, stripe_id
 from .subscribers import (
     subscriber_display_name,
     subscriber_from_reference,
     subscriber_reference,
 )
-from .sync import link_subscription
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +69,9 @@ def get_or_create_customer(subscriber, email: str = "") -> Customer:
                 djstripe_settings.SUBSCRIBER_CUSTOMER_KEY: str(subscriber.pk),
                 "subscriber": reference,
             },
-            **stripe_options(idempotency_key=f"kit-customer-{key}"),
+            **stripe_options(idempotency_key=f"customer-{key}"),
         )
-        customer = Customer.sync_from_stripe_data(
-            data, api_key=stripe_options()["api_key"]
-        )
+        customer = Customer.sync_from_stripe_data(data, api_key=api_key())
         if customer.subscriber_id != subscriber.pk:
             customer.subscriber = subscriber
             customer.save(update_fields=["subscriber"])
@@ -115,7 +113,7 @@ def start_checkout(
         # Paid in another tab, webhook not here yet: link it rather than sell twice.
         link_subscription(subscriber, live)
         return CheckoutRedirect(create_portal_session(subscriber, return_url), True)
-    quantity = subscriber.get_quantity() if settings.SUBSCRIPTIONS_PER_SEAT else 1
+    quantity = billed_quantity(subscriber)
     reference = subscriber_reference(subscriber)
     session = stripe.checkout.Session.create(
         mode="subscription",

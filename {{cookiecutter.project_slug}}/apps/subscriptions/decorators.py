@@ -1,15 +1,52 @@
-"""Gating views on an active subscription, and optionally on particular plans."""
+"""Access to views: the request's subscriber, who may manage its billing, and gating on
+an active subscription (optionally on particular plans)."""
 
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.utils.text import get_text_list
 
-from .access import with_subscriber
 from .metadata import get_product_metadata_by_slug
 from .selectors import subscription_plan
-from .subscribers import subscriber_reverse
+from .subscribers import billing_adapter, subscriber_reverse
+
+
+def subscriber_required(view):
+    """Give the view `request.subscriber` and `request.can_manage_billing`.
+
+    The subscriber comes from the billing adapter, which takes the URL keyword
+    arguments that name it, so the view's signature is `view(request, *args,
+    **kwargs)` whoever the subscriber is. Someone who may not see that subscriber's
+    billing gets a 404.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        adapter = billing_adapter()
+        lookup = {name: kwargs.pop(name) for name in adapter.URL_KWARGS}
+        access = adapter.get_billing_access(request, **lookup)
+        request.subscriber = access.subscriber
+        request.can_manage_billing = access.can_manage
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def billing_manager_required(view):
+    """Like `subscriber_required`, and 403 for those who may not change the billing."""
+
+    @subscriber_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.can_manage_billing:
+            raise PermissionDenied("You cannot change this billing.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _plan_names(slugs) -> str:
@@ -41,6 +78,7 @@ def active_subscription_required(view=None, *, limit_to_plans=None):
     limit_to_plans = list(limit_to_plans or [])
 
     def decorator(view_func):
+        @subscriber_required
         @wraps(view_func)
         def gate(request, *args, **kwargs):
             subscriber = request.subscriber
@@ -53,7 +91,7 @@ def active_subscription_required(view=None, *, limit_to_plans=None):
                 return redirect(subscriber_reverse("subscription", subscriber))
             return view_func(request, *args, subscription_holder=subscriber, **kwargs)
 
-        return with_subscriber(gate)
+        return gate
 
     if view is not None:
         return decorator(view)

@@ -8,52 +8,63 @@ ready-to-paste `ACTIVE_PRODUCTS` block for the products of your Stripe account.
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.utils.text import slugify
+
 
 class PlanInterval(StrEnum):
     """A billing interval, named as Stripe names `recurring.interval`."""
 
-    MONTH = "month"
-    YEAR = "year"
+    month = "month"
+    year = "year"
 
     @property
     def label(self) -> str:
         return {"month": "Monthly", "year": "Annual"}[self.value]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProductMetadata:
-    """How one Stripe product is shown and gated on this site."""
+    """How one Stripe product is shown and gated on this site.
+
+    `slug` names the plan in `limit_to_plans=[...]`; without one, it is derived from
+    the name ("Pro Plus" -> "pro-plus").
+    """
 
     stripe_id: str
-    slug: str
     name: str
+    slug: str = ""
     description: str = ""
     features: tuple[str, ...] = ()
     # Shown instead of a computed amount, by interval, e.g. for tiered prices.
     price_displays: dict[str, str] = field(default_factory=dict)
     is_default: bool = False
 
+    def __post_init__(self):
+        if not self.slug:
+            # A frozen dataclass sets its own fields through object.__setattr__.
+            object.__setattr__(self, "slug", slugify(self.name) or self.stripe_id)
+
 
 # The demo catalogue (`bootstrap_subscriptions --create-demo-products`) creates
 # products with these ids, so a fresh site works with the emulator as it stands.
 ACTIVE_PRODUCTS = [
     ProductMetadata(
-        stripe_id="prod_kit_starter",
+        stripe_id="prod_demo_starter",
         slug="starter",
         name="Starter",
-        description="Everything a small team needs to get going.",
+        description="Everything you need to get going.",
         features=("Unlimited projects", "E-mail support"),
         is_default=True,
     ),
     ProductMetadata(
-        stripe_id="prod_kit_pro",
+        stripe_id="prod_demo_pro",
         slug="pro",
         name="Pro",
         description="For businesses that rely on it every day.",
         features=("Everything in Starter", "Pro reports", "Priority support"),
     ),
     ProductMetadata(
-        stripe_id="prod_kit_business",
+        stripe_id="prod_demo_business",
         slug="business",
         name="Business",
         description="Controls and support for larger organisations.",
@@ -61,7 +72,7 @@ ACTIVE_PRODUCTS = [
     ),
 ]
 
-ACTIVE_PLAN_INTERVALS = [PlanInterval.MONTH, PlanInterval.YEAR]
+ACTIVE_PLAN_INTERVALS = [PlanInterval.month, PlanInterval.year]
 
 
 def get_active_products() -> list[ProductMetadata]:
@@ -80,10 +91,3 @@ def get_product_metadata(stripe_id: str) -> ProductMetadata | None:
 
 def get_product_metadata_by_slug(slug: str) -> ProductMetadata | None:
     return next((p for p in get_active_products() if p.slug == slug), None)
-
-
-def get_default_product() -> ProductMetadata | None:
-    products = get_active_products()
-    return next(
-        (p for p in products if p.is_default), products[0] if products else None
-    )

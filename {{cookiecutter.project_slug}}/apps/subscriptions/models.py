@@ -1,6 +1,7 @@
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from .stripe_data import is_active_status
 
 
 class SubscriptionModelBase(models.Model):
@@ -46,5 +47,4 @@ class SubscriptionModelBase(models.Model):
         """Whether the linked subscription's status counts as active (from local rows)."""
         if self.subscription_id is None:
             return False
-        status = self.subscription.stripe_data.get("status")
-        return status in settings.SUBSCRIPTIONS_ACTIVE_STATUSES
+        return is_active_status(self.subscription.stripe_data.get("status"))

@@ -2,7 +2,7 @@
 
 import stripe
 
-from .stripe_api import stripe_options
+from .stripe_client import stripe_options
 
 
 class NoBillingAccount(Exception):

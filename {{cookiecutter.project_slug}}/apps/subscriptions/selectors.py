@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from djstripe.models import PaymentMethod, Price, SubscriptionItem
+from djstripe.models import PaymentMethod, Price
 
 from .metadata import (
     PlanInterval,
@@ -14,61 +14,28 @@ from .metadata import (
     get_product_metadata,
 )
 from .money import format_amount
+from .stripe_data import active_product_ids, find_plan_item, is_active_status, stripe_id
 
 
-def kit_product_ids() -> list[str]:
-    """The Stripe ids of the products in `ACTIVE_PRODUCTS`."""
-    return [product.stripe_id for product in get_active_products()]
-
-
-def stripe_id(value) -> str | None:
-    """The id of a Stripe reference that may be an id or an expanded object."""
-    if isinstance(value, str):
-        return value or None
-    # A dict from JSON, or a StripeObject (not a dict since stripe-python 15).
-    return value.get("id") if value is not None else None
-
-
-def find_kit_item(subscription_data: dict) -> dict | None:
-    """The item of a Stripe-shaped subscription whose price is a kit product's.
-
-    Works on a dj-stripe row's `stripe_data` and on a fresh Stripe object alike, so
-    per-seat syncing can find the item to update in Stripe's own answer.
-    """
-    product_ids = set(kit_product_ids())
-    for item in (subscription_data.get("items") or {}).get("data") or []:
-        price = item.get("price") or {}
-        if stripe_id(price.get("product")) in product_ids:
-            return item
-    return None
-
-
-def get_kit_subscription_item(subscription) -> SubscriptionItem | None:
-    """The local SubscriptionItem row of the subscription's kit price, if synced."""
-    item = find_kit_item(subscription.stripe_data)
-    if item is None:
-        return None
-    return SubscriptionItem.objects.filter(id=item["id"]).first()
+def billed_quantity(subscriber) -> int:
+    """The quantity a new or synced subscription bills: seats, or 1 for a flat price."""
+    return subscriber.get_quantity() if settings.SUBSCRIPTIONS_PER_SEAT else 1
 
 
 def subscription_plan(subscription) -> ProductMetadata | None:
     """The `ACTIVE_PRODUCTS` entry a subscription pays for (no query)."""
     if subscription is None:
         return None
-    item = find_kit_item(subscription.stripe_data)
+    item = find_plan_item(subscription.stripe_data)
     if item is None:
         return None
     return get_product_metadata(stripe_id(item["price"].get("product")))
 
 
-def is_active_status(status: str | None) -> bool:
-    return status in settings.SUBSCRIPTIONS_ACTIVE_STATUSES
-
-
-def active_kit_prices():
-    """Active recurring prices of the kit's products, with their product, one query."""
+def active_plan_prices():
+    """Active prices of the products in ACTIVE_PRODUCTS, with their product, one query."""
     return (
-        Price.objects.filter(active=True, product__id__in=kit_product_ids())
+        Price.objects.filter(active=True, product__id__in=active_product_ids())
         .select_related("product")
         .order_by("-created", "-djstripe_id")
     )
@@ -137,7 +104,7 @@ def get_plan_choices(quantity: int = 1) -> list[PlanChoice]:
     """The plans of `ACTIVE_PRODUCTS` with their prices, in one query for any count."""
     intervals = get_active_plan_intervals()
     by_product: dict[str, dict[str, object]] = {}
-    for price in active_kit_prices():
+    for price in active_plan_prices():
         interval = _recurring_interval(price)
         if interval not in intervals:
             continue
@@ -164,7 +131,7 @@ def get_checkout_price(price_id: str | None) -> Price | None:
     """The active price of an `ACTIVE_PRODUCTS` product with this id, or None."""
     if not price_id or not isinstance(price_id, str):
         return None
-    price = active_kit_prices().filter(id=price_id).first()
+    price = active_plan_prices().filter(id=price_id).first()
     if price is None or _recurring_interval(price) not in get_active_plan_intervals():
         return None
     return price
@@ -217,7 +184,7 @@ def get_subscription_summary(subscriber) -> SubscriptionSummary | None:
     if subscription is None:
         return None
     data = subscription.stripe_data
-    item = find_kit_item(data) or {}
+    item = find_plan_item(data) or {}
     price = item.get("price") or {}
     plan = subscription_plan(subscription)
     status = data.get("status", "")

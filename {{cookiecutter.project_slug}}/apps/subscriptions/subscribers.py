@@ -1,12 +1,44 @@
-"""Who holds the subscription (`DJSTRIPE_SUBSCRIBER_MODEL`), and its billing URLs.
+"""Who holds the subscription (`DJSTRIPE_SUBSCRIBER_MODEL`), through its billing adapter.
 
-What depends on the subscriber's kind lives here, so the rest of the app reads the
-same whoever is billed.
+The subscriber's own app provides a small adapter module, named by
+`SUBSCRIPTIONS_BILLING_ADAPTER`, with:
+
+- `URL_KWARGS`: the URL keyword arguments that name a subscriber in its page URLs;
+- `get_billing_access(request, **url_kwargs)`: the request's `BillingAccess`, or
+  `Http404` for someone who may not see that subscriber's billing;
+- `url_kwargs(subscriber)`: the URL keyword arguments of its billing pages;
+- `create_subscriber(owner)`: the subscriber a user starts with and manages;
+- `managed_subscriber(user)`: the subscriber whose billing the user manages first.
+
+Everything else in this app reads the same whoever is billed.
 """
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
+from types import ModuleType
 
 from django.apps import apps
 from django.conf import settings
 from django.urls import reverse
+
+
+@dataclass(frozen=True)
+class BillingAccess:
+    """The subscriber a request may see, and whether it may also change its billing."""
+
+    subscriber: object
+    can_manage: bool
+
+
+@cache
+def _load_adapter(path: str) -> ModuleType:
+    return import_module(path)
+
+
+def billing_adapter() -> ModuleType:
+    """The subscriber app's adapter module (`SUBSCRIPTIONS_BILLING_ADAPTER`)."""
+    return _load_adapter(settings.SUBSCRIPTIONS_BILLING_ADAPTER)
 
 
 def get_subscriber_model():
@@ -32,23 +64,14 @@ def subscriber_from_reference(reference: str | None):
         return None
 
 
-def subscriber_url_kwargs(subscriber) -> dict:
-    """The URL kwargs of the billing pages of this subscriber."""
-    # >>> team builds
-    return {"team_slug": subscriber.slug}
-    # <<< team builds
-    # >>> user builds
-    return {}
-    # <<< user builds
+def subscriber_display_name(subscriber) -> str:
+    return getattr(subscriber, "name", "") or getattr(subscriber, "email", "")
 
 
 def subscriber_reverse(name: str, subscriber) -> str:
     """Reverse a `subscriptions:` URL for this subscriber."""
-    return reverse(f"subscriptions:{name}", kwargs=subscriber_url_kwargs(subscriber))
-
-
-def subscriber_display_name(subscriber) -> str:
-    return getattr(subscriber, "name", "") or getattr(subscriber, "email", "")
+    kwargs = billing_adapter().url_kwargs(subscriber)
+    return reverse(f"subscriptions:{name}", kwargs=kwargs)
 
 
 BILLING_URL_NAMES = (

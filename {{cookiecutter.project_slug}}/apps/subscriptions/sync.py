@@ -1,10 +1,6 @@
-"""Keeping the subscriber's link and billed quantity in step with Stripe.
+"""Seat sync: keeping the billed quantity on Stripe in step with `get_quantity()`.
 
-Link: checkout's return page and the `checkout.session.completed` webhook both call
-`link_subscription`; whichever locks the subscriber first links it, the other finds
-the link made and changes nothing. It is the only place that sets the link.
-
-Seats: a subscriber is pending when its subscription counts as active and
+A subscriber is pending when its subscription counts as active and
 `billing_details_last_changed` is later than `last_synced_with_stripe` (or it was
 never synced). `sync_subscriptions` claims each pending subscriber with a
 conditional UPDATE that records the `billing_details_last_changed` value it read,
@@ -17,7 +13,6 @@ import contextlib
 import enum
 import fcntl
 import logging
-import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -30,170 +25,13 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from djstripe.models import Customer, PaymentMethod, Subscription
+from djstripe.models import Subscription
 
-from . import signals
-from .selectors import find_kit_item, is_active_status, stripe_id
-from .stripe_api import stripe_options
+from .stripe_client import api_key, stripe_options
+from .stripe_data import find_plan_item, is_active_status
 from .subscribers import get_subscriber_model
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class LinkResult:
-    """What `link_subscription` did: `changed` is False when it was already linked."""
-
-    subscriber: object
-    subscription: Subscription
-    changed: bool
-
-
-def _retrieve_subscription(subscription):
-    if isinstance(subscription, str):
-        return stripe.Subscription.retrieve(subscription, **stripe_options())
-    return subscription
-
-
-def _sync_payment_method(data) -> None:
-    """Mirror the card (the subscription's, else the customer's default) locally,
-    so pages can name it without asking Stripe."""
-    try:
-        payment_method_id = stripe_id(data.get("default_payment_method"))
-        if payment_method_id:
-            PaymentMethod._get_or_retrieve(id=payment_method_id)
-        elif data.get("customer"):
-            customer = stripe.Customer.retrieve(
-                stripe_id(data["customer"]), **stripe_options()
-            )
-            Customer.sync_from_stripe_data(
-                customer, api_key=stripe_options()["api_key"]
-            )
-    except stripe.StripeError:
-        logger.warning("Could not sync the payment method of %s", data.get("id"))
-
-
-def _send_on_commit(signal, subscriber, subscription, **kwargs) -> None:
-    transaction.on_commit(
-        lambda: signal.send(
-            sender=subscriber._meta.model,
-            subscriber=subscriber,
-            subscription=subscription,
-            **kwargs,
-        )
-    )
-
-
-_sqlite_link_locks: dict[str, threading.Lock] = {}
-_sqlite_link_locks_guard = threading.Lock()
-
-
-@contextlib.contextmanager
-def _link_lock(subscriber):
-    """Serialize linking one subscriber within this process when on SQLite.
-
-    PostgreSQL locks the subscriber's row (`select_for_update`); SQLite has no row
-    locks, and its in-memory test database fails rather than waits on a busy table.
-    """
-    if connection.vendor != "sqlite":
-        yield
-        return
-    key = f"{subscriber._meta.label_lower}:{subscriber.pk}"
-    with _sqlite_link_locks_guard:
-        lock = _sqlite_link_locks.setdefault(key, threading.Lock())
-    with lock:
-        yield
-
-
-def link_subscription(subscriber, stripe_subscription) -> LinkResult:
-    """Sync a Stripe subscription (id or object) into dj-stripe and link it.
-
-    Idempotent and race-safe: the subscriber's row is locked, so of two callers at
-    once the second waits, finds the link made and changes nothing.
-    """
-    subscription_id = stripe_id(stripe_subscription)
-    model = subscriber._meta.model
-    with _link_lock(subscriber), transaction.atomic():
-        locked = model.objects.select_for_update().get(pk=subscriber.pk)
-        # Read the link only once the lock is held: a join in the locking query
-        # would show, after waiting for another linker, the subscriber's new row
-        # with the old (empty) subscription (PostgreSQL re-reads only locked rows).
-        current = locked.subscription
-        if current is not None and current.id == subscription_id:
-            subscriber.subscription = current
-            subscriber.customer_id = locked.customer_id
-            return LinkResult(subscriber, current, changed=False)
-        data = _retrieve_subscription(stripe_subscription)
-        subscription = Subscription.sync_from_stripe_data(
-            data, api_key=stripe_options()["api_key"]
-        )
-        _sync_payment_method(subscription.stripe_data)
-        if current is not None and is_active_status(current.status):
-            logger.warning(
-                "%s had active subscription %s; now linked to %s",
-                locked,
-                current.id,
-                subscription.id,
-            )
-        customer = subscription.customer
-        if customer.subscriber_id != locked.pk:
-            customer.subscriber = locked
-            customer.save(update_fields=["subscriber"])
-        locked.customer = customer
-        locked.subscription = subscription
-        locked.save(update_fields=["customer", "subscription"])
-        _send_on_commit(signals.subscription_activated, locked, subscription)
-    subscriber.customer, subscriber.subscription = customer, subscription
-    return LinkResult(subscriber, subscription, changed=True)
-
-
-def unlink_subscription(subscriber, subscription) -> bool:
-    """Clear the subscriber's link if it points at this (ended) subscription."""
-    model = subscriber._meta.model
-    with transaction.atomic():
-        updated = model.objects.filter(
-            pk=subscriber.pk, subscription=subscription
-        ).update(subscription=None)
-        if updated:
-            _send_on_commit(signals.subscription_canceled, subscriber, subscription)
-    if updated:
-        subscriber.subscription = None
-    return bool(updated)
-
-
-def refresh_subscription(subscriber) -> Subscription | None:
-    """Re-read the linked subscription from Stripe (after the customer portal)."""
-    subscription = subscriber.subscription
-    if subscription is None:
-        return None
-    data = stripe.Subscription.retrieve(subscription.id, **stripe_options())
-    subscription = Subscription.sync_from_stripe_data(
-        data, api_key=stripe_options()["api_key"]
-    )
-    _sync_payment_method(subscription.stripe_data)
-    if data.get("status") == "canceled":
-        unlink_subscription(subscriber, subscription)
-    else:
-        subscriber.subscription = subscription
-    return subscription
-
-
-def subscriber_for_subscription(subscription):
-    """The subscriber linked to, or owning the customer of, a dj-stripe Subscription."""
-    from .subscribers import get_subscriber_model
-
-    model = get_subscriber_model()
-    subscriber = model.objects.filter(subscription=subscription).first()
-    if subscriber is None and subscription.customer_id:
-        subscriber = model.objects.filter(customer__id=subscription.customer_id).first()
-    if subscriber is None and subscription.customer_id:
-        customer = subscription.customer
-        subscriber = customer.subscriber if customer else None
-    return subscriber
-
-
-# SEATS
-# ------------------------------------------------------------------------------
 
 # Pending subscribers are read this many at a time, so memory stays flat at any scale.
 CHUNK_SIZE = 500
@@ -366,17 +204,18 @@ def _claim(subscriber, changed: datetime) -> bool:
 def _push_quantity(subscriber, changed: datetime, *, dry_run: bool) -> SubscriberResult:
     """Compare one subscriber's quantity with Stripe's and write it if it differs."""
     subscription = subscriber.subscription
-    options = stripe_options()
     quantity = subscriber.get_quantity()
-    stripe_subscription = stripe.Subscription.retrieve(subscription.id, **options)
+    stripe_subscription = stripe.Subscription.retrieve(
+        subscription.id, **stripe_options()
+    )
     status = stripe_subscription["status"]
     if not is_active_status(status):
         if not dry_run:
-            Subscription.sync_from_stripe_data(stripe_subscription, options["api_key"])
+            Subscription.sync_from_stripe_data(stripe_subscription, api_key=api_key())
         return SubscriberResult(
             subscriber, Outcome.SKIPPED, f"subscription {subscription.id} is {status}"
         )
-    item = find_kit_item(stripe_subscription)
+    item = find_plan_item(stripe_subscription)
     if item is None:
         raise _KeepPending(
             Outcome.SKIPPED,
@@ -385,7 +224,7 @@ def _push_quantity(subscriber, changed: datetime, *, dry_run: bool) -> Subscribe
     current = item["quantity"]
     if current == quantity:
         if not dry_run:
-            Subscription.sync_from_stripe_data(stripe_subscription, options["api_key"])
+            Subscription.sync_from_stripe_data(stripe_subscription, api_key=api_key())
         return SubscriberResult(
             subscriber, Outcome.UNCHANGED, f"{quantity} seats, as on Stripe"
         )
@@ -399,9 +238,9 @@ def _push_quantity(subscriber, changed: datetime, *, dry_run: bool) -> Subscribe
             idempotency_key=(
                 f"seat-sync:{item['id']}:{quantity}:{changed.isoformat()}"
             ),
-            **options,
+            **stripe_options(),
         )
-        Subscription.sync_from_stripe_data(updated, options["api_key"])
+        Subscription.sync_from_stripe_data(updated, api_key=api_key())
     return SubscriberResult(
         subscriber, Outcome.UPDATED, f"{current} -> {quantity} seats"
     )

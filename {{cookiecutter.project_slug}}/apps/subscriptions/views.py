@@ -1,4 +1,4 @@
-"""Billing pages: thin views over checkout.py, portal.py, sync.py and selectors.py."""
+"""Billing pages: thin views over checkout.py, portal.py, linking.py and selectors.py."""
 
 import logging
 
@@ -9,11 +9,14 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import checkout, portal, sync
-from .access import subscriber_view
-from .decorators import active_subscription_required
+from . import checkout, linking, portal
+from .decorators import (
+    active_subscription_required,
+    billing_manager_required,
+    subscriber_required,
+)
 from .metadata import get_active_plan_intervals
-from .selectors import get_plan_choices, get_subscription_summary
+from .selectors import billed_quantity, get_plan_choices, get_subscription_summary
 from .subscribers import billing_urls, subscriber_reverse
 
 logger = logging.getLogger(__name__)
@@ -31,26 +34,43 @@ def _render(request, template, subscriber, context):
     return render(request, template, context)
 
 
-def _absolute(request, name, subscriber) -> str:
-    return request.build_absolute_uri(subscriber_reverse(name, subscriber))
+def absolute_url(request, path: str) -> str:
+    """`path` on this site's host, for Stripe to send the customer back to.
+
+    The scheme comes from `USE_HTTPS_IN_ABSOLUTE_URLS`, not from the request, so
+    links stay https behind a proxy that talks plain http to the site.
+    """
+    scheme = "https" if settings.USE_HTTPS_IN_ABSOLUTE_URLS else "http"
+    return f"{scheme}://{request.get_host()}{path}"
+
+
+def _billing_url(request, name, subscriber) -> str:
+    return absolute_url(request, subscriber_reverse(name, subscriber))
+
+
+def _stripe_unavailable(request, subscriber, doing: str):
+    """Log a failed Stripe call and send the customer back with a message."""
+    logger.exception("Could not %s for %s", doing, subscriber)
+    messages.error(request, STRIPE_UNAVAILABLE)
+    return redirect(subscriber_reverse("subscription", subscriber))
 
 
 @require_GET
-@subscriber_view()
+@subscriber_required
 def subscription(request):
     """The plans to choose from, or the current subscription and its billing."""
     subscriber = request.subscriber
     if request.GET.get("from") == "portal":
         # Show what was just changed in the portal even before its webhook lands.
         try:
-            sync.refresh_subscription(subscriber)
+            linking.refresh_subscription(subscriber)
         except stripe.StripeError:
             logger.warning("Could not refresh %s after the portal", subscriber)
         return redirect(subscriber_reverse("subscription", subscriber))
     summary = None
     if subscriber.has_active_subscription():
         summary = get_subscription_summary(subscriber)
-    quantity = subscriber.get_quantity() if settings.SUBSCRIPTIONS_PER_SEAT else 1
+    quantity = billed_quantity(subscriber)
     context = {
         "can_manage": request.can_manage_billing,
         "summary": summary,
@@ -62,33 +82,32 @@ def subscription(request):
 
 
 @require_POST
-@subscriber_view(manage=True)
+@billing_manager_required
 def create_checkout(request):
     """Send the subscriber to Stripe Checkout for the chosen price (400 if invalid)."""
     subscriber = request.subscriber
-    success_url = _absolute(request, "checkout_success", subscriber)
+    success_url = _billing_url(request, "checkout_success", subscriber)
     try:
         target = checkout.start_checkout(
             subscriber,
             request.POST.get("price_id"),
             email=request.user.email,
             success_url=success_url + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=_absolute(request, "subscription", subscriber),
-            return_url=_absolute(request, "subscription", subscriber) + "?from=portal",
+            cancel_url=_billing_url(request, "subscription", subscriber),
+            return_url=_billing_url(request, "subscription", subscriber)
+            + "?from=portal",
         )
     except checkout.InvalidPrice:
         return HttpResponseBadRequest("That price is not for sale here.")
     except stripe.StripeError:
-        logger.exception("Could not start Checkout for %s", subscriber)
-        messages.error(request, STRIPE_UNAVAILABLE)
-        return redirect(subscriber_reverse("subscription", subscriber))
+        return _stripe_unavailable(request, subscriber, "start Checkout")
     if target.to_portal:
         messages.info(request, "You are already subscribed: manage your plan here.")
     return redirect(target.url)
 
 
 @require_GET
-@subscriber_view()
+@subscriber_required
 def checkout_success(request):
     """Checkout's return page: provision the subscription unless the webhook did."""
     subscriber = request.subscriber
@@ -99,9 +118,7 @@ def checkout_success(request):
     except checkout.CheckoutSessionNotFound as error:
         raise Http404("No such checkout session.") from error
     except stripe.StripeError:
-        logger.exception("Could not complete Checkout for %s", subscriber)
-        messages.error(request, STRIPE_UNAVAILABLE)
-        return redirect(subscriber_reverse("subscription", subscriber))
+        return _stripe_unavailable(request, subscriber, "complete Checkout")
     paid = result.outcome != checkout.CheckoutOutcome.NOT_PAID
     if not paid:
         messages.warning(
@@ -117,20 +134,18 @@ def checkout_success(request):
 
 
 @require_POST
-@subscriber_view(manage=True)
+@billing_manager_required
 def billing_portal(request):
     """Send the subscriber to Stripe's customer portal."""
     subscriber = request.subscriber
-    return_url = _absolute(request, "subscription", subscriber) + "?from=portal"
+    return_url = _billing_url(request, "subscription", subscriber) + "?from=portal"
     try:
         url = portal.create_portal_session(subscriber, return_url)
     except portal.NoBillingAccount:
         messages.info(request, "Choose a plan first: there is no billing to manage.")
         return redirect(subscriber_reverse("subscription", subscriber))
     except stripe.StripeError:
-        logger.exception("Could not open the billing portal for %s", subscriber)
-        messages.error(request, STRIPE_UNAVAILABLE)
-        return redirect(subscriber_reverse("subscription", subscriber))
+        return _stripe_unavailable(request, subscriber, "open the billing portal")
     return redirect(url)
 
 
@@ -138,7 +153,7 @@ def billing_portal(request):
 
 
 @require_GET
-@subscriber_view()
+@subscriber_required
 def demo(request):
     """Content that changes by plan, for anyone."""
     subscriber = request.subscriber
@@ -153,7 +168,7 @@ def demo(request):
 
 @require_GET
 @active_subscription_required
-def demo_subscribers(request, *, subscription_holder):
+def demo_subscribers(request, subscription_holder=None):
     """A page for any active subscriber."""
     return _render(
         request, "subscriptions/demo/subscribers.html", subscription_holder, {}
@@ -162,14 +177,14 @@ def demo_subscribers(request, *, subscription_holder):
 
 @require_GET
 @active_subscription_required(limit_to_plans=["pro", "business"])
-def demo_pro(request, *, subscription_holder):
+def demo_pro(request, subscription_holder=None):
     """A page for the Pro plan and up."""
     return _render(request, "subscriptions/demo/pro.html", subscription_holder, {})
 
 
 @require_GET
 @active_subscription_required
-def demo_billing(request, *, subscription_holder):
+def demo_billing(request, subscription_holder=None):
     """The plan, payment details and renewal date of the subscription."""
     context = {"summary": get_subscription_summary(subscription_holder)}
     return _render(

@@ -13,10 +13,15 @@ from djstripe.models import Subscription
 
 from . import signals
 from .checkout import session_is_paid, subscriber_from_session
-from .selectors import is_active_status, subscription_plan
-from .stripe_api import stripe_options
+from .linking import (
+    link_subscription,
+    subscriber_for_subscription,
+    unlink_subscription,
+)
+from .selectors import subscription_plan
+from .stripe_client import api_key
+from .stripe_data import is_active_status
 from .subscribers import subscriber_display_name
-from .sync import link_subscription, subscriber_for_subscription, unlink_subscription
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +45,7 @@ def _local_subscription(event) -> Subscription:
     subscription = Subscription.objects.filter(id=subscription_id).first()
     if subscription is None:
         subscription = Subscription._get_or_retrieve(
-            id=subscription_id, api_key=stripe_options()["api_key"]
+            id=subscription_id, api_key=api_key()
         )
     return subscription
 
@@ -56,14 +61,11 @@ def follow_subscription_update(sender, event, **kwargs):
         if not is_active_status(subscription.status):
             return
         link_subscription(subscriber, subscription.id)
-    previous = event.data.get("previous_attributes") or {}
-    transaction.on_commit(
-        lambda: signals.subscription_updated.send(
-            sender=subscriber._meta.model,
-            subscriber=subscriber,
-            subscription=subscription,
-            previous_attributes=previous,
-        )
+    signals.send_after_commit(
+        signals.subscription_updated,
+        subscriber,
+        subscription,
+        previous_attributes=event.data.get("previous_attributes") or {},
     )
 
 

@@ -4,7 +4,6 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from .models import Membership, Team
-from .signals import team_members_changed
 
 
 class LastAdminError(Exception):
@@ -30,9 +29,7 @@ def create_team(*, name: str, owner) -> Team:
 
 
 def add_member(*, team: Team, user, role: str = Membership.Role.MEMBER) -> Membership:
-    membership = Membership.objects.create(team=team, user=user, role=role)
-    team_members_changed.send(sender=Team, team=team)
-    return membership
+    return Membership.objects.create(team=team, user=user, role=role)
 
 
 def _is_last_admin(membership: Membership) -> bool:
@@ -57,6 +54,4 @@ def remove_member(*, membership: Membership) -> None:
     """Take a member out of the team; the last admin cannot be removed."""
     if _is_last_admin(membership):
         raise LastAdminError("A team needs at least one admin.")
-    team = membership.team
     membership.delete()
-    team_members_changed.send(sender=Team, team=team)

@@ -29,7 +29,7 @@ class Team(SubscriptionModelBase):
         return reverse("teams:dashboard", kwargs={"team_slug": self.slug})
 
     def get_quantity(self) -> int:
-        """One seat per member (billed in per-seat builds)."""
+        """One seat per member (billed so when SUBSCRIPTIONS_PER_SEAT is on)."""
         return self.memberships.count()
 
     @property

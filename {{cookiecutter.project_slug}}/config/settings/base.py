@@ -183,6 +183,8 @@ TEMPLATES = [
                 "apps.web.context_processors.site",
 {%- if cookiecutter.billing_subject == "team" %}
                 "apps.teams.context_processors.teams",
+{%- else %}
+                "apps.users.context_processors.billing",
 {%- endif %}
             ],
         },
@@ -313,6 +315,16 @@ STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111
 
 # SUBSCRIPTIONS
 # ------------------------------------------------------------------------------
+# Who the subscriber of a request is and who manages its billing (see
+# apps/subscriptions/subscribers.py for what the adapter module provides).
+{%- if cookiecutter.billing_subject == "team" %}
+SUBSCRIPTIONS_BILLING_ADAPTER = "apps.teams.billing"
+{%- else %}
+SUBSCRIPTIONS_BILLING_ADAPTER = "apps.users.billing"
+{%- endif %}
+# The scheme of the links handed to Stripe (Checkout's success and cancel pages, the
+# portal's return page): https once the site is served over HTTPS.
+USE_HTTPS_IN_ABSOLUTE_URLS = env.bool("USE_HTTPS_IN_ABSOLUTE_URLS", default=False)
 # Statuses that count as paid for: gates and pages read these from local rows.
 SUBSCRIPTIONS_ACTIVE_STATUSES = env.list(
     "SUBSCRIPTIONS_ACTIVE_STATUSES", default=["active", "trialing", "past_due"]

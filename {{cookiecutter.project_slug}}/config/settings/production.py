@@ -84,6 +84,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
 )
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-hsts-preload
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+# Links handed to Stripe use https, whatever the proxy in front says.
+USE_HTTPS_IN_ABSOLUTE_URLS = env.bool("USE_HTTPS_IN_ABSOLUTE_URLS", default=True)
 # https://docs.djangoproject.com/en/5.2/ref/middleware/#x-content-type-options-nosniff
 SECURE_CONTENT_TYPE_NOSNIFF = env.bool(
     "DJANGO_SECURE_CONTENT_TYPE_NOSNIFF", default=True

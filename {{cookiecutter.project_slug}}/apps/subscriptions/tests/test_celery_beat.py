@@ -1,4 +1,4 @@
-"""The beat schedule holds the seat sync in per-seat builds only."""
+"""The beat schedule holds the seat sync only when billing per seat."""
 
 import os
 

@@ -110,12 +110,18 @@ def test_an_open_session_shows_a_message_and_provisions_nothing(
 
 
 def test_another_subscribers_session_is_404(
-    client, billing_client, urls, stripe_catalogue, stripe_emulator, other_subscriber
+    client,
+    billing_client,
+    urls,
+    stripe_catalogue,
+    stripe_emulator,
+    other_subscriber,
+    other_billing_user,
 ):
     session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
     stripe_emulator.complete_checkout(session_id)
-    other, other_admin = other_subscriber
-    client.force_login(other_admin)
+    other = other_subscriber
+    client.force_login(other_billing_user)
     other_url = checkout_url_for(other)
     assert client.get(f"{other_url}?session_id={session_id}").status_code == 404
     assert client.get(f"{other_url}?session_id=cs_nope").status_code == 404
@@ -244,3 +250,30 @@ def test_return_page_and_webhook_at_once_provision_once(
     assert subscriber.has_active_subscription()
     assert Subscription.objects.count() == 1
     assert len(activations) == 1
+
+
+@pytest.mark.parametrize(("use_https", "scheme"), [(True, "https"), (False, "http")])
+def test_use_https_in_absolute_urls_sets_the_scheme_of_every_url_stripe_gets(
+    billing_client,
+    subscriber,
+    urls,
+    stripe_catalogue,
+    stripe_emulator,
+    settings,
+    use_https,
+    scheme,
+):
+    settings.USE_HTTPS_IN_ABSOLUTE_URLS = use_https
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    session = stripe_emulator.get("checkout.session", session_id)
+    return_from(billing_client, stripe_emulator.complete_checkout(session_id))
+    billing_client.post(urls("portal"))
+    [portal] = stripe_emulator.all("billing_portal.session")
+
+    handed_to_stripe = [
+        session["success_url"],
+        session["cancel_url"],
+        portal["return_url"],
+    ]
+    assert [urlsplit(url).scheme for url in handed_to_stripe] == [scheme] * 3
+    assert {urlsplit(url).netloc for url in handed_to_stripe} == {"testserver"}

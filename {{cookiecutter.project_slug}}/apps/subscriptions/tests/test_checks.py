@@ -29,9 +29,8 @@ def test_synced_products_with_both_intervals_pass(catalogue):
 
 
 def test_the_check_runs_with_manage_py_check(monkeypatch):
-    monkeypatch.setattr(
-        metadata, "ACTIVE_PRODUCTS", [ProductMetadata("prod_missing", "gone", "Gone")]
-    )
+    missing = ProductMetadata(stripe_id="prod_missing", slug="gone", name="Gone")
+    monkeypatch.setattr(metadata, "ACTIVE_PRODUCTS", [missing])
     messages = checks.run_checks(tags=["subscriptions"])
     assert "subscriptions.W001" in _ids(messages)
 
@@ -81,5 +80,5 @@ def test_only_active_plan_intervals_are_required(monkeypatch):
     product = make_product(name="Monthly only")
     make_price(product, "month")
     _sell(monkeypatch, product)
-    monkeypatch.setattr(metadata, "ACTIVE_PLAN_INTERVALS", [PlanInterval.MONTH])
+    monkeypatch.setattr(metadata, "ACTIVE_PLAN_INTERVALS", [PlanInterval.month])
     assert check_active_products() == []

@@ -12,9 +12,9 @@ from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from djstripe.models import WebhookEndpoint
 
-from apps.subscriptions.catalogue import DEMO_TIERS
+from apps.subscriptions.demo_catalogue import DEMO_TIERS
 from apps.subscriptions.metadata import ProductMetadata
-from apps.subscriptions.stripe_api import stripe_options
+from apps.subscriptions.stripe_client import stripe_options
 
 pytestmark = pytest.mark.django_db
 

@@ -10,15 +10,7 @@ from django.db import connection, connections
 from djstripe.models import Subscription, SubscriptionItem
 
 from apps.subscriptions import sync
-from apps.subscriptions.benchmarks.scenario import (
-    create_price,
-    make_subscriber,
-    set_seats,
-    stripe_quantity,
-    subscribe,
-    user_seat_counts,
-)
-from apps.subscriptions.stripe_api import stripe_options
+from apps.subscriptions.stripe_client import stripe_options
 from apps.subscriptions.sync import (
     SeatSyncDisabled,
     pending_subscribers,
@@ -26,6 +18,14 @@ from apps.subscriptions.sync import (
     sync_subscriptions,
 )
 from apps.subscriptions.tasks import sync_subscriptions_task
+from apps.subscriptions.tests.seat_scenario import (
+    create_price,
+    fixed_seat_counts,
+    make_subscriber,
+    set_seats,
+    stripe_quantity,
+    subscribe,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def per_seat(settings):
 
 @pytest.fixture(autouse=True)
 def seats_from_the_scenario():
-    with user_seat_counts():
+    with fixed_seat_counts():
         yield
 
 

@@ -2,16 +2,16 @@
 
 import pytest
 
-from apps.subscriptions.benchmarks.scenario import (
+from apps.subscriptions.sync import sync_subscriptions
+from apps.subscriptions.tests.seat_scenario import (
     bulk_synced_subscribers,
     create_price,
+    fixed_seat_counts,
     make_subscriber,
     set_seats,
     subscribe,
-    user_seat_counts,
 )
-from apps.subscriptions.benchmarks.seat_sync import measure_run
-from apps.subscriptions.sync import sync_subscriptions
+from benchmarks.seat_sync import measure_run
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def per_seat(settings):
 
 @pytest.fixture
 def changed_subscribers(stripe_emulator):
-    with user_seat_counts():
+    with fixed_seat_counts():
         price = create_price()
         subscribers = [make_subscriber(2) for _ in range(CHANGED)]
         for subscriber in subscribers:

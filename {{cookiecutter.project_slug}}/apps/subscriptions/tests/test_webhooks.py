@@ -6,9 +6,9 @@ from django.urls import reverse
 from djstripe.models import Event, WebhookEventTrigger
 
 from apps.subscriptions import signals
+from apps.subscriptions.linking import subscriber_for_subscription
 from apps.subscriptions.portal import create_portal_session
 from apps.subscriptions.selectors import subscription_plan
-from apps.subscriptions.sync import subscriber_for_subscription
 
 from .test_checkout import return_from, start_checkout
 
@@ -35,7 +35,7 @@ def subscribed(
 
 
 def _portal(stripe_emulator, subscription, action, **kwargs):
-    """Do in the customer portal what a subscriber would, through the kit's session."""
+    """Do in the customer portal what a subscriber would, through a portal session of the site."""
     subscriber = subscriber_for_subscription(subscription)
     url = create_portal_session(subscriber, "http://testserver/")
     session_id = url.rstrip("/").rsplit("/", 1)[-1]

@@ -1,9 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from apps.teams.membership import LastAdminError, add_member, change_role, remove_member
+from apps.teams.membership import LastAdminError, change_role, remove_member
 from apps.teams.models import Membership
-from apps.teams.signals import team_members_changed
 from apps.teams.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,18 +83,3 @@ def test_removing_the_last_admin_over_http_shows_an_error(client, team, team_adm
     )
     assert b"at least one admin" in response.content
     assert team.memberships.filter(user=team_admin).exists()
-
-
-def test_joining_and_leaving_send_team_members_changed(team, user):
-    received = []
-
-    def record(sender, team, **kwargs):
-        received.append(team)
-
-    team_members_changed.connect(record)
-    try:
-        membership = add_member(team=team, user=user)
-        remove_member(membership=membership)
-    finally:
-        team_members_changed.disconnect(record)
-    assert received == [team, team]

@@ -3,15 +3,14 @@
 import stripe
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.subscriptions.catalogue import (
+from apps.subscriptions.catalogue import active_products_block, sync_catalogue
+from apps.subscriptions.demo_catalogue import create_demo_catalogue
+from apps.subscriptions.stripe_client import (
     StripeSetupError,
-    active_products_block,
     check_stripe_configuration,
     configured_secret_key,
-    create_demo_catalogue,
     describe_stripe_error,
     is_live_key,
-    sync_catalogue,
 )
 
 
@@ -26,7 +25,7 @@ class Command(BaseCommand):
             "--create-demo-products",
             action="store_true",
             help="First create a demo catalogue: three tiers, monthly and annual "
-            "prices (per seat in per-seat builds). Refused with live keys.",
+            "prices (per seat when SUBSCRIPTIONS_PER_SEAT is on). Refused with live keys.",
         )
 
     def handle(self, *args, create_demo_products=False, **options):

@@ -9,15 +9,16 @@ from django.urls import reverse
 from djstripe.models import WebhookEndpoint
 from djstripe.settings import djstripe_settings
 
-from apps.subscriptions.catalogue import (
+from apps.subscriptions.stripe_client import (
     StripeSetupError,
+    api_key,
     check_stripe_configuration,
     describe_stripe_error,
+    stripe_options,
 )
-from apps.subscriptions.stripe_api import stripe_options
 
-# What the kit's pages and handlers need to stay in step with Stripe.
-KIT_EVENTS = [
+# What the site's pages and handlers need to stay in step with Stripe.
+WEBHOOK_EVENTS = [
     "checkout.session.completed",
     "customer.subscription.created",
     "customer.subscription.updated",
@@ -75,14 +76,12 @@ class Command(BaseCommand):
             )
             data = stripe.WebhookEndpoint.create(
                 url=url,
-                enabled_events=KIT_EVENTS,
+                enabled_events=WEBHOOK_EVENTS,
                 api_version=djstripe_settings.STRIPE_API_VERSION,
                 metadata={"djstripe_uuid": str(djstripe_uuid)},
                 **stripe_options(),
             )
-            endpoint = WebhookEndpoint.sync_from_stripe_data(
-                data, api_key=stripe_options()["api_key"]
-            )
+            endpoint = WebhookEndpoint.sync_from_stripe_data(data, api_key=api_key())
         except StripeSetupError as error:
             raise CommandError(str(error)) from error
         except stripe.StripeError as error:

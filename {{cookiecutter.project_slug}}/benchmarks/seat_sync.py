@@ -1,6 +1,6 @@
 """Benchmark: one seat-sync run over 100 subscribers, then over 10,000, 100 changed.
 
-    python -m apps.subscriptions.benchmarks.seat_sync [--total 10000] [--changed 100]
+    python -m benchmarks.seat_sync [--total 10000] [--changed 100]
 
 Runs against a fresh in-memory SQLite database and the in-process Stripe emulator
 (no server, no network), and prints, for each run: the Stripe writes and reads
@@ -33,8 +33,8 @@ class RunFigures:
 def _one_run(emulator, changed_subscribers, seats: int, trace_memory: bool):
     from django.db import connection
 
-    from apps.subscriptions.benchmarks.scenario import set_seats
     from apps.subscriptions.sync import sync_subscriptions
+    from apps.subscriptions.tests.seat_scenario import set_seats
 
     for subscriber in changed_subscribers:
         set_seats(subscriber, seats)
@@ -103,7 +103,6 @@ def _setup():
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
 
     import stripe
-
     from stripe_emulator.pytest_plugin import TEST_API_KEY, StripeEmulator
 
     emulator = StripeEmulator()
@@ -118,16 +117,16 @@ def run(total: int, changed: int, out=sys.stdout) -> tuple[RunFigures, RunFigure
     emulator = _setup()
     import logging
 
-    from apps.subscriptions.benchmarks.scenario import (
+    from apps.subscriptions.tests.seat_scenario import (
         bulk_synced_subscribers,
         create_price,
+        fixed_seat_counts,
         make_subscriber,
         subscribe,
-        user_seat_counts,
     )
 
     logging.disable(logging.INFO)
-    with user_seat_counts():
+    with fixed_seat_counts():
         price = create_price()
         subscribers = []
         for _ in range(changed):

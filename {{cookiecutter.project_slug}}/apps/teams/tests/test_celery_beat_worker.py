@@ -9,21 +9,16 @@ beat with a one-second sync interval. REQUIRE_SERVICES=1 makes a missing Redis f
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-PROJECT_DIR = Path(settings.BASE_DIR)
+from tests.processes import PROJECT_DIR, Processes, free_port, wait_for
+
 API_KEY = "sk_test_emulator0000000000000000000000"
-# How long processes get to come up and the seat count to arrive, at most.
-DEADLINE_SECONDS = 90
 
 # Apps whose tables `migrate --run-syncdb` creates straight from the models.
 APP_LABELS = (
@@ -67,74 +62,20 @@ def settings_module(tmp_path) -> str:
 
 SUBSCRIBE = """
 import json
-from apps.subscriptions.benchmarks.scenario import create_price, make_subscriber, subscribe
-team = make_subscriber(2)
+from apps.subscriptions.tests.seat_scenario import create_price, new_user, subscribe
+from apps.teams.membership import add_member, create_team
+team = create_team(name="Seats", owner=new_user())
+add_member(team=team, user=new_user())
 subscription = subscribe(team, create_price())
 print(json.dumps({"team": team.pk, "subscription": subscription["id"]}))
 """
 
 ADD_MEMBER = """
-from apps.subscriptions.benchmarks.scenario import set_seats
+from apps.subscriptions.tests.seat_scenario import new_user
+from apps.teams.membership import add_member
 from apps.teams.models import Team
-set_seats(Team.objects.get(pk={team}), 3)
+add_member(team=Team.objects.get(pk={team}), user=new_user())
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition, what: str, processes=()):
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                pytest.fail(f"{process.args[0:4]} exited while waiting for {what}")
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"Gave up waiting for {what} after {DEADLINE_SECONDS} s")
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-class Processes:
-    """Processes started by one test, each stopped (by its own pid) at the end."""
-
-    def __init__(self, log_dir: Path):
-        self.log_dir = log_dir
-        self.started = []
-
-    def start(self, name, args, env=None):
-        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - kept open
-        process = subprocess.Popen(
-            args, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        self.started.append((process, log))
-        return process
-
-    def stop_all(self):
-        for process, _ in reversed(self.started):
-            if process.poll() is None:
-                process.terminate()
-        for process, log in reversed(self.started):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
-            for path in sorted(self.log_dir.glob("*.log"))
-        )
 
 
 @pytest.fixture
@@ -152,15 +93,14 @@ def redis_url(processes):
     server = shutil.which("redis-server")
     if server is None:
         if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(
-                "REQUIRE_SERVICES=1 but there is no redis-server and no REDIS_URL"
-            )
-        return ""
+            pytest.fail("REQUIRE_SERVICES=1 but there is no redis-server or REDIS_URL")
+        return ""  # the folder broker stands in
     port = free_port()
-    process = processes.start(
-        "redis", [server, "--port", str(port), "--save", "", "--appendonly", "no"]
+    processes.start(
+        "redis",
+        [server, "--port", str(port), "--save", "", "--appendonly", "no"],
+        port=port,
     )
-    wait_for(lambda: port_open(port), "redis-server", [process])
     return f"redis://127.0.0.1:{port}/0"
 
 
@@ -183,10 +123,12 @@ def site_env(tmp_path, processes, redis_url):
         "SUBSCRIPTIONS_SYNC_INTERVAL": "1",
         "CELERY_TASK_ALWAYS_EAGER": "0",
     }
-    emulator = processes.start(
-        "emulator", [sys.executable, "-m", "stripe_emulator", "--port", str(port)], env
+    processes.start(
+        "emulator",
+        [sys.executable, "-m", "stripe_emulator", "--port", str(port)],
+        env,
+        port=port,
     )
-    wait_for(lambda: port_open(port), "the Stripe emulator", [emulator])
     env["EMULATOR_PORT"] = str(port)
     return env
 

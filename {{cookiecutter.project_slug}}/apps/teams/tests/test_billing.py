@@ -1,12 +1,11 @@
-"""Team builds: admins manage billing, members read it, outsiders get 404."""
+"""A team's billing: admins manage it, members read it, outsiders get 404."""
 
 import pytest
 
+from apps.subscriptions.tests.factories import make_subscription
 from apps.teams.models import Membership
 from apps.teams.tests.factories import MembershipFactory
 from apps.users.tests.factories import UserFactory
-
-from .factories import make_subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ def test_members_see_the_plans_without_upgrade_buttons(member_client, catalogue,
     page = member_client.get(urls("subscription")).content.decode()
     assert catalogue[0].name in page
     assert "Upgrade to" not in page
-    assert "Only team admins can subscribe" in page
+    assert "Only those who manage this billing can subscribe" in page
 
 
 def test_members_see_the_subscription_without_manage_button(
@@ -59,8 +58,10 @@ def test_non_members_get_404_on_posts(client, subscriber, urls, name):
     assert client.post(urls(name), {"price_id": "x"}).status_code == 404
 
 
-def test_admins_of_another_team_get_404(client, subscriber, other_subscriber, urls):
-    _, other_admin = other_subscriber
+def test_admins_of_another_team_get_404(
+    client, subscriber, other_subscriber, other_billing_user, urls
+):
+    other_admin = other_billing_user
     client.force_login(other_admin)
     assert client.get(urls("subscription")).status_code == 404
     assert Membership.objects.filter(user=other_admin, team=subscriber).count() == 0

@@ -1,4 +1,4 @@
-"""Team builds: a team's seats are its members, and every change marks it for sync."""
+"""A team's seats are its members, and every change marks it for the seat sync."""
 
 import pytest
 

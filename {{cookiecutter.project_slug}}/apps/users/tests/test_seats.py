@@ -1,4 +1,4 @@
-"""User builds: one seat by default, and the documented hook to bill by anything."""
+"""A user is billed one seat by default, and the documented hook bills by anything."""
 
 import pytest
 

@@ -1,25 +1,14 @@
+"""The user of this site, without its models.py: who logs in, and how."""
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-{%- if cookiecutter.billing_subject == "user" %}
-
-from apps.subscriptions.models import SubscriptionModelBase
-{%- endif %}
 
 from .managers import UserManager
 
 
-{%- if cookiecutter.billing_subject == "user" %}
-
-
-class User(SubscriptionModelBase, AbstractUser):
-    """A person who logs in with an e-mail address; also the one who subscribes."""
-{%- else %}
-
-
-class User(AbstractUser):
-    """A person who logs in with an e-mail address."""
-{%- endif %}
+class EmailUser(AbstractUser):
+    """A person who logs in with an e-mail address; no username."""
 
     username = None
     first_name = None
@@ -33,6 +22,7 @@ class User(AbstractUser):
     objects = UserManager()
 
     class Meta:
+        abstract = True
         ordering = ["email"]
 
     def __str__(self) -> str:

@@ -1,1 +1,0 @@
-"""Benchmarks of the subscriptions app, each runnable with `python -m`."""

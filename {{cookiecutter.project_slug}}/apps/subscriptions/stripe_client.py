@@ -1,0 +1,72 @@
+"""The Stripe client: the options every call carries, and checks of the secret key."""
+
+import stripe
+from djstripe.settings import djstripe_settings
+
+# Secret (sk_) and restricted (rk_) keys, in test or live mode.
+SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+
+
+class StripeSetupError(Exception):
+    """Stripe cannot be used as configured; the message says why, in one line."""
+
+
+def api_key() -> str:
+    """The secret key dj-stripe is configured with (test or live, per STRIPE_LIVE_MODE)."""
+    return djstripe_settings.STRIPE_SECRET_KEY
+
+
+def stripe_options(**extra) -> dict:
+    """The API key and version of every call to Stripe, plus `extra`."""
+    return {
+        "api_key": api_key(),
+        "stripe_version": djstripe_settings.STRIPE_API_VERSION,
+        **extra,
+    }
+
+
+def _key_setting() -> str:
+    live = djstripe_settings.STRIPE_LIVE_MODE
+    return "STRIPE_LIVE_SECRET_KEY" if live else "STRIPE_TEST_SECRET_KEY"
+
+
+def configured_secret_key() -> str:
+    """The secret key in use, after checking it is set and shaped like one."""
+    key = api_key()
+    if not key:
+        raise StripeSetupError(
+            f"No Stripe secret key: set {_key_setting()} in the environment."
+        )
+    if not key.startswith(SECRET_KEY_PREFIXES) or len(key) <= len("sk_test_"):
+        raise StripeSetupError(
+            f"{_key_setting()} does not look like a Stripe secret key "
+            "(sk_test_... or sk_live_...)."
+        )
+    return key
+
+
+def check_stripe_configuration() -> str:
+    """The secret key in use, after checking it is set and Stripe accepts it."""
+    key = configured_secret_key()
+    try:
+        stripe.Account.retrieve(**stripe_options())
+    except stripe.AuthenticationError as error:
+        message = _one_line(error.user_message or str(error))
+        raise StripeSetupError(f"Stripe refused {_key_setting()}: {message}") from error
+    return key
+
+
+def is_live_key(key: str) -> bool:
+    return djstripe_settings.STRIPE_LIVE_MODE or key.startswith(("sk_live", "rk_live"))
+
+
+def describe_stripe_error(error: stripe.StripeError) -> str:
+    """One line about a failed Stripe call, for a command's error exit."""
+    if isinstance(error, stripe.APIConnectionError):
+        # stripe-python's own text spans several lines of support advice.
+        return f"Could not reach Stripe at {stripe.api_base}."
+    return f"Stripe error: {_one_line(error.user_message or str(error))}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

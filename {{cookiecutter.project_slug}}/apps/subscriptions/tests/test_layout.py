@@ -1,0 +1,94 @@
+"""Imports in apps/subscriptions run one way: views -> services -> selectors -> models.
+
+See docs: each module sits in a layer and imports only from its own layer or the
+ones below, so reads never call services and services never reach for a view.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+APP_DIR = Path(__file__).resolve().parent.parent
+PACKAGE = "apps.subscriptions"
+LAYERS = {
+    "metadata": 0,
+    "money": 0,
+    "stripe_data": 0,
+    "stripe_client": 0,
+    "signals": 0,
+    "models": 1,
+    "selectors": 2,
+    "subscribers": 2,
+    "checkout": 3,
+    "portal": 3,
+    "linking": 3,
+    "sync": 3,
+    "catalogue": 3,
+    "demo_catalogue": 3,
+    "views": 4,
+    "decorators": 4,
+    "webhooks": 4,
+    "tasks": 4,
+    "checks": 4,
+    "urls": 4,
+    "apps": 4,
+    "commands": 4,
+}
+
+
+def module_name(path: Path) -> str:
+    if "commands" in path.parts:
+        return "commands"
+    return path.stem
+
+
+def app_modules():
+    for path in sorted(APP_DIR.rglob("*.py")):
+        relative = path.relative_to(APP_DIR)
+        if relative.parts[0] in ("tests", "migrations") or path.stem == "__init__":
+            continue
+        yield path
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The modules of this app that `path` imports (relative or absolute)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                names = [node.module] if node.module else [a.name for a in node.names]
+            elif (node.module or "").startswith(PACKAGE + "."):
+                names = [node.module.removeprefix(PACKAGE + ".")]
+            elif node.module == PACKAGE:
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            found.update(name.split(".")[0] for name in names)
+    return found
+
+
+def test_every_module_has_a_layer():
+    unplaced = {module_name(path) for path in app_modules()} - set(LAYERS)
+    assert not unplaced
+
+
+@pytest.mark.parametrize("path", list(app_modules()), ids=lambda p: p.stem)
+def test_imports_run_down_the_layers(path):
+    layer = LAYERS[module_name(path)]
+    upward = sorted(
+        name
+        for name in imported_modules(path)
+        if name in LAYERS and LAYERS[name] > layer
+    )
+    assert not upward, f"{path.name} (layer {layer}) imports {upward}"
+
+
+def test_the_app_imports_no_other_app_of_the_site():
+    # The subscriber's app is reached through its billing adapter (a setting).
+    for path in app_modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "apps."
+            ):
+                assert node.module.startswith(PACKAGE), f"{path.name}: {node.module}"
