@@ -6,7 +6,16 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-from conftest import VENV_BIN, project_env, record_figure, run
+import pytest
+
+from conftest import (
+    OPTION_SETS,
+    VENV_BIN,
+    option_set_params,
+    project_env,
+    record_figure,
+    run,
+)
 
 # Anything of cookiecutter's Jinja that survived rendering.
 TEMPLATE_SYNTAX = re.compile(
@@ -106,6 +115,18 @@ def test_no_migrations_are_missing(bake):
     )
 
 
+def option_sets_named(*names):
+    """Params for these option sets only."""
+    return option_set_params(
+        lambda answers: any(answers is OPTION_SETS[n] for n in names)
+    )
+
+
+# dj-stripe's migrations take about 40 s, and only the billing subject changes the
+# site's own: one option set of each is enough.
+@pytest.mark.parametrize(
+    "bake", option_sets_named("team-per-seat", "user-flat"), indirect=True
+)
 def test_migrations_apply_to_a_fresh_database(bake, tmp_path):
     env = project_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     started = time.perf_counter()
@@ -122,10 +143,34 @@ def test_migrations_apply_to_a_fresh_database(bake, tmp_path):
 
 def test_generated_suite_passes(bake, tmp_path):
     # Its real-migrations test repeats the migrate above (dj-stripe's take a minute), so it
-    # runs once per option set there, and here in the PostgreSQL run (test_services.py).
-    # Its browser test runs in test_e2e.py, for the option sets the e2e issue names.
+    # runs there, and here in the PostgreSQL run (test_services.py). Its browser test runs
+    # in test_e2e.py. The emulator's own suite is not the site's: it runs once, below.
     figures = run_generated_suite(
         bake, tmp_path, "suite", "-m", "not migrations and not e2e"
+    )
+
+    assert int(figures["tests"]) > 0
+    assert figures["failures"] == figures["errors"] == "0"
+
+
+@pytest.mark.parametrize("bake", option_sets_named("team-per-seat"), indirect=True)
+def test_the_emulators_own_suite_passes_once(bake, tmp_path):
+    # The emulator is the same in every bake; its suite runs from one, against the
+    # bake's copy of its code.
+    emulator = bake.path / "tools" / "stripe-emulator"
+    junit = tmp_path / "emulator.xml"
+    started = time.perf_counter()
+    run(
+        [sys.executable, "-m", "pytest", "-q", "--tb=short", f"--junitxml={junit}"],
+        cwd=emulator,
+        env=project_env(PYTHONPATH=str(emulator / "src")),
+    )
+    figures = suite_figures(junit)
+    record_figure(
+        bake.name,
+        emulator_tests=int(figures["tests"]),
+        emulator_skipped=int(figures["skipped"]),
+        emulator_seconds=round(time.perf_counter() - started, 1),
     )
 
     assert int(figures["tests"]) > 0
