@@ -67,6 +67,13 @@ def served():
     out["plan"] = out["subscription_item"]["plan"]
     out["invoice"] = api.ok("GET", f"/v1/invoices/{sub['latest_invoice']}")
     out["line_item"] = out["invoice"]["lines"]["data"][0]
+    out["invoice_payment"] = api.ok(
+        "GET", "/v1/invoice_payments", query=f"invoice={sub['latest_invoice']}"
+    )["data"][0]
+    out["payment_intent"] = api.ok(
+        "GET",
+        f"/v1/payment_intents/{out['invoice_payment']['payment']['payment_intent']}",
+    )
     out["billing_portal.session"] = api.ok(
         "POST", "/v1/billing_portal/sessions", f"customer={customer['id']}"
     )

@@ -146,3 +146,59 @@ def test_every_event_of_a_billing_lifecycle_is_accepted_by_djstripe(stripe_emula
     assert (mirrored.status, mirrored.cancel_at_period_end) == ("active", True)
     assert mirrored.items.get().quantity == 4
     assert endpoint.webhookeventtrigger_set.filter(valid=True).count() == len(attempts)
+
+
+def test_every_event_of_the_unhappy_paths_is_accepted_by_djstripe(stripe_emulator):
+    """Trials without a card, pausing and resuming, declined renewals, voiding and
+    pause_collection: every event goes through dj-stripe's webhook view."""
+    endpoint = create_endpoint_as_the_admin_does()
+    product = stripe.Product.create(name="Studio")
+    price = stripe.Price.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=900,
+        recurring={"interval": "month"},
+    )
+    clock = stripe_emulator.create_test_clock()
+    customer = stripe.Customer.create(email="unhappy@example.com", test_clock=clock)
+    sub = stripe.Subscription.create(
+        customer=customer.id,
+        items=[{"price": price.id}],
+        trial_period_days=2,
+        trial_settings={"end_behavior": {"missing_payment_method": "pause"}},
+    )
+    stripe_emulator.advance_clock(clock, days=3)
+    pm = stripe.PaymentMethod.attach("pm_card_visa", customer=customer.id)
+    stripe.Customer.modify(
+        customer.id, invoice_settings={"default_payment_method": pm.id}
+    )
+    stripe.Subscription.resume(sub.id)
+    stripe_emulator.set_card(customer.id, "fail")
+    stripe_emulator.advance_clock(clock, days=32)
+    stripe.Invoice.void_invoice(stripe.Subscription.retrieve(sub.id).latest_invoice)
+    stripe.Subscription.modify(
+        sub.id, pause_collection={"behavior": "mark_uncollectible"}
+    )
+    stripe_emulator.advance_clock(clock, days=31)
+    stripe.Subscription.modify(sub.id, cancel_at_period_end=True)
+
+    attempts = stripe_emulator.deliver_webhooks()
+
+    types = {a["type"] for a in attempts}
+    assert {
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+        "invoice.payment_failed",
+        "invoice.voided",
+        "invoice.marked_uncollectible",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+    } <= types
+    assert {a["status_code"] for a in attempts} == {200}
+    assert endpoint.webhookeventtrigger_set.filter(valid=True).count() == len(attempts)
+    mirrored = djstripe_models.Subscription.objects.get(id=sub.id)
+    assert (mirrored.status, mirrored.cancel_at_period_end) == ("active", True)
+    assert mirrored.pause_collection == {
+        "behavior": "mark_uncollectible",
+        "resumes_at": None,
+    }

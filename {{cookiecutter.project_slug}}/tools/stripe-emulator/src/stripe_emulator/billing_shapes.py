@@ -1,4 +1,4 @@
-"""Builders for Checkout, billing portal, subscription and invoice objects.
+"""Builders for Checkout, billing portal, subscription, invoice and payment objects.
 
 Each returns a new object in the current API's shape, with every top-level key that
 Stripe sends; values the emulator does not model are null or empty.
@@ -407,4 +407,74 @@ def invoice_line(
         "subscription": sub_item["subscription"],
         "subtotal": amount,
         "taxes": [],
+    }
+
+
+def payment_intent(
+    intent_id: str, created: int, customer_id: str, amount: int, currency: str
+) -> JSON:
+    """The payment intent behind an invoice's charges (one per invoice)."""
+    return {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": 0,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic",
+        "client_secret": f"{intent_id}_secret_{intent_id[3:]}",
+        "confirmation_method": "automatic",
+        "created": created,
+        "currency": currency,
+        "customer": customer_id,
+        "customer_account": None,
+        "description": "Subscription update",
+        "excluded_payment_method_types": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "managed_payments": {"enabled": False},
+        "metadata": {},
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {},
+        "payment_method_types": ["card"],
+        "processing": None,
+        "receipt_email": None,
+        "review": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "requires_payment_method",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+
+
+def invoice_payment(
+    payment_id: str, created: int, invoice_obj: JSON, intent_id: str
+) -> JSON:
+    """The link between an invoice and the payment intent that pays it."""
+    return {
+        "id": payment_id,
+        "object": "invoice_payment",
+        "amount_paid": None,
+        "amount_requested": invoice_obj["amount_remaining"],
+        "created": created,
+        "currency": invoice_obj["currency"],
+        "invoice": invoice_obj["id"],
+        "is_default": True,
+        "livemode": False,
+        "payment": {"payment_intent": intent_id, "type": "payment_intent"},
+        "status": "open",
+        "status_transitions": {"canceled_at": None, "paid_at": None},
     }

@@ -1,6 +1,10 @@
 """Checkout Sessions (mode=subscription): the API, and completing one as the hosted
 page does (customer, card, subscription and first invoice in one step).
 
+With `payment_method_collection=if_required` and nothing due today (a trial), the
+page completes without a card ("Start trial"): the customer gets no payment method,
+and the trial's end follows `subscription_data.trial_settings`.
+
 The session's line items and `subscription_data` are kept in the store's private
 data: Stripe returns line items only through their own endpoint or `expand`.
 """
@@ -22,7 +26,7 @@ from .params import (
 )
 from .shapes import JSON
 from .store import Store
-from .subscriptions import items_spec, start_subscription
+from .subscriptions import items_spec, start_subscription, trial_end_behavior_param
 
 CHECKOUT_EXPIRES_AFTER = DAY
 CHECKOUT_FIELDS = {
@@ -52,6 +56,7 @@ CHECKOUT_FIELDS = {
     "tax_id_collection",
     "ui_mode",
 }
+PAYMENT_METHOD_COLLECTIONS = ("always", "if_required")
 SUBSCRIPTION_DATA_FIELDS = {
     "metadata",
     "trial_period_days",
@@ -96,6 +101,16 @@ def create_checkout_session(store: Store, params: JSON) -> JSON:
             "The trial period must be at least 1 day.",
             param="subscription_data[trial_period_days]",
         )
+    trial_end_behavior_param(
+        data.get("trial_settings"), "subscription_data[trial_settings]"
+    )
+    collection = params.get("payment_method_collection") or "always"
+    if collection not in PAYMENT_METHOD_COLLECTIONS:
+        raise invalid(
+            "Invalid payment_method_collection: must be one of always, if_required.",
+            param="payment_method_collection",
+            code="parameter_invalid_string",
+        )
     specs = items_spec(store, params.get("line_items"), "line_items")
     now = store.now(customer["id"] if customer else None)
     session = billing_shapes.checkout_session(
@@ -116,6 +131,7 @@ def create_checkout_session(store: Store, params: JSON) -> JSON:
         params.get("billing_address_collection") or None
     )
     session["url"] = f"{store.public_url}/checkout/{session['id']}"
+    session["payment_method_collection"] = collection
     session["currency"] = specs[0][0]["currency"]
     items, subtotal = [], 0
     for price, quantity, _ in specs:
@@ -181,12 +197,25 @@ def success_url(session: JSON) -> str:
     return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
 
 
+def card_required(session: JSON) -> bool:
+    """Whether completing the session needs a card (not for a trial that starts
+    with `payment_method_collection=if_required`)."""
+    return session["payment_method_collection"] != "if_required" or bool(
+        session["amount_total"]
+    )
+
+
 def complete_checkout(
-    store: Store, session_id: str, card: str = "success", email: str | None = None
+    store: Store,
+    session_id: str,
+    card: str | None = "success",
+    email: str | None = None,
 ) -> str:
     """Pay a Checkout Session as the hosted page does; returns the success redirect URL.
 
     A declined card raises StripeError (402, card_declined) and creates nothing.
+    `card=None` (or "none") starts a trial without a card where the session allows
+    it, and is refused (400) where it does not.
     """
     session = store.fetch("checkout.session", session_id)
     if session["status"] != "open":
@@ -196,8 +225,11 @@ def complete_checkout(
         session["status"] = "expired"
         emit(store, "checkout.session.expired", session)
         raise invalid("This Checkout Session has expired.", param="session")
-    _, _, behaviour = card_for(card)
-    if behaviour == "decline":
+    if card in (None, "none"):
+        card = None
+        if card_required(session):
+            raise invalid("This Checkout Session needs a card.", param="card")
+    elif card_for(card)[2] == "decline":
         raise card_declined()
     email = email or session["customer_email"]
     private = store.private(session_id)
@@ -218,10 +250,11 @@ def complete_checkout(
         customer["email"] = email or f"customer{sequence}@example.com"
         store.save(customer)
         emit(store, "customer.created", customer)
-    pm = attach_card(store, customer["id"], card)
-    before = clone(customer)
-    customer["invoice_settings"]["default_payment_method"] = pm["id"]
-    emit(store, "customer.updated", customer, diff(before, customer))
+    if card is not None:
+        pm = attach_card(store, customer["id"], card)
+        before = clone(customer)
+        customer["invoice_settings"]["default_payment_method"] = pm["id"]
+        emit(store, "customer.updated", customer, diff(before, customer))
     trial_end = None
     if data.get("trial_end"):
         trial_end = as_int(data["trial_end"], "subscription_data[trial_end]")
@@ -234,6 +267,7 @@ def complete_checkout(
         trial_end=trial_end,
         metadata=data.get("metadata"),
         description=data.get("description"),
+        trial_end_behavior=trial_end_behavior_param(data.get("trial_settings")),
     )
     session.update(
         status="complete",

@@ -16,7 +16,16 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from . import checkout, clocks, customers, listing, portal, schedule, webhooks
+from . import (
+    checkout,
+    clocks,
+    customers,
+    invoices,
+    listing,
+    portal,
+    schedule,
+    webhooks,
+)
 from .encoding import parse_params
 from .errors import StripeError, invalid, parameter_unknown
 from .routes import ROUTER
@@ -139,11 +148,12 @@ class Engine:
     # -- what the hosted pages and test helpers do -------------------------------
 
     def complete_checkout(
-        self, session_id: str, card: str = "success", email: str | None = None
+        self, session_id: str, card: str | None = "success", email: str | None = None
     ) -> str:
         """Pay a Checkout Session as the hosted page does; returns the success URL.
 
-        A declined card raises StripeError (402, card_declined) and creates nothing.
+        A declined card raises StripeError (402, card_declined) and creates nothing;
+        `card=None` starts a trial without a card where the session allows it.
         """
         with self.store.changing():
             return checkout.complete_checkout(self.store, session_id, card, email)
@@ -151,18 +161,25 @@ class Engine:
     def portal_action(
         self,
         session_id: str,
-        subscription_id: str,
+        subscription_id: str | None,
         action: str,
         price: str | None = None,
         quantity: Any = None,
+        card: str | None = None,
     ) -> JSON:
         """What the hosted portal does (switch_price, set_quantity,
-        cancel_at_period_end, cancel_now, resume) if the session's configuration
-        allows it; returns the subscription as the API shows it."""
+        cancel_at_period_end, cancel_now, resume, update_card) if the session's
+        configuration allows it; returns the subscription as the API shows it."""
         with self.store.changing():
             return portal.portal_action(
-                self.store, session_id, subscription_id, action, price, quantity
+                self.store, session_id, subscription_id, action, price, quantity, card
             )
+
+    def pay_invoice(self, invoice_id: str, card: str = "success") -> JSON:
+        """Pay an open invoice with a card, as its hosted invoice page does (the card
+        is saved to the customer but does not become the default); returns it."""
+        with self.store.changing():
+            return invoices.pay_with_card(self.store, invoice_id, card)
 
     def portal_view(self, session_id: str) -> JSON:
         """What the hosted portal page shows for a session (see `portal.page_view`)."""
@@ -387,7 +404,9 @@ class Engine:
                 store.request = {"id": None, "idempotency_key": None}
             if key:
                 store.remember(cache_key, fingerprint, status, text)
-            if (route.mutates and status == 200) or key:
+            # A refused write may still have changed something (a declined charge
+            # is recorded with its events), so every write counts as a change.
+            if route.mutates or key:
                 store.changed()
             return status, text.encode(), False
 

@@ -1,10 +1,11 @@
 """Events: recording them (each queues its webhook deliveries), and the events API."""
 
+from collections.abc import Callable
 from typing import Any
 
 from . import shapes, webhooks
-from .listing import list_response
-from .params import LIST_PARAMS, as_bool, as_list, check_params, clone, created_filter
+from .listing import list_ordered
+from .params import LIST_PARAMS, as_bool, as_list, check_params, clone
 from .shapes import JSON
 from .store import Store
 
@@ -18,12 +19,13 @@ def emit(
 ) -> JSON:
     """Record an event (with a snapshot of `obj`) and queue its webhook deliveries.
 
-    `created` defaults to the time of the object's customer (its test clock's time).
+    `created` defaults to the time of the object's customer (its test clock's time),
+    or of the customer itself.
     """
     data = {"object": store.render(obj) if "id" in obj else clone(obj)}
     if previous_attributes:
         data["previous_attributes"] = clone(previous_attributes)
-    customer = obj.get("customer")
+    customer = obj["id"] if obj.get("object") == "customer" else obj.get("customer")
     when = (
         created
         if created is not None
@@ -48,25 +50,30 @@ def diff(before: JSON, after: JSON) -> dict[str, Any]:
 
 
 def retrieve_event(store: Store, params: JSON, id: str) -> JSON:
+    """`GET /v1/events/{id}`."""
     check_params(params, set())
     return store.render(store.fetch("event", id))
 
 
 def list_events(store: Store, params: JSON) -> JSON:
+    """Events newest first; a page reads about a page of events however many there
+    are (Stripe keeps 30 days of them; the emulator keeps them all)."""
     check_params(params, LIST_PARAMS | {"type", "types", "created", "delivery_success"})
-    events = store.of_type("event")
-    if params.get("type"):
-        pattern = params["type"]
-        if pattern.endswith("*"):
-            events = [e for e in events if e["type"].startswith(pattern[:-1])]
-        else:
-            events = [e for e in events if e["type"] == pattern]
+    checks: list[Callable[[JSON], bool]] = []
+    pattern = params.get("type")
+    if pattern and pattern.endswith("*"):
+        prefix = pattern[:-1]
+        checks.append(lambda e: e["type"].startswith(prefix))
+    elif pattern:
+        checks.append(lambda e: e["type"] == pattern)
     if params.get("types"):
         types = set(as_list(params["types"], "types"))
-        events = [e for e in events if e["type"] in types]
-    matches = created_filter(params.get("created"))
-    events = [e for e in events if matches(e["created"])]
+        checks.append(lambda e: e["type"] in types)
     if "delivery_success" in params:
         wanted = as_bool(params["delivery_success"], "delivery_success")
-        events = [e for e in events if (e["pending_webhooks"] == 0) == wanted]
-    return list_response(store, "/v1/events", events, params)
+        checks.append(lambda e: (e["pending_webhooks"] == 0) == wanted)
+
+    def keep(event: JSON) -> bool:
+        return all(check(event) for check in checks)
+
+    return list_ordered(store, "event", "/v1/events", params, keep if checks else None)

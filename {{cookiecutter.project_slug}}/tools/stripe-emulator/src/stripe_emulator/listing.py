@@ -1,10 +1,17 @@
-"""Stripe's list objects (filters, cursor pagination) and `expand[]`."""
+"""Stripe's list objects (filters, cursor pagination) and `expand[]`.
 
-from collections.abc import Iterable
+Two ways to answer a list: `list_response` sorts objects already gathered (one
+customer's, from an index: few), and `list_ordered` walks a type's sorted order from
+the cursor and stops once the page is full, so a page of a long list (every
+subscription or event of the account) costs about the page, not the whole list.
+"""
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import shapes
-from .errors import invalid, missing
+from .errors import invalid, missing, parameter_unknown
 from .params import LIST_PARAMS, as_int, check_params, clone, created_filter
 from .shapes import JSON
 from .store import INDEXED_FIELDS, Store
@@ -13,13 +20,18 @@ MAX_EXPAND_DEPTH = 4
 NOT_EXPANDABLE = object()
 
 
+def _limit(params: JSON) -> int:
+    limit = as_int(params.get("limit", 10), "limit", minimum=1)
+    if limit > 100:
+        raise invalid("This value must be less than or equal to 100.", param="limit")
+    return limit
+
+
 def list_response(
     store: Store, url: str, objects: Iterable[JSON], params: JSON
 ) -> JSON:
     """Stripe's list object over `objects` (already filtered), newest first."""
-    limit = as_int(params.get("limit", 10), "limit", minimum=1)
-    if limit > 100:
-        raise invalid("This value must be less than or equal to 100.", param="limit")
+    limit = _limit(params)
     seq = store.seq
     ordered = sorted(objects, key=lambda o: (o.get("created", 0), seq.get(o["id"], 0)))
     ordered.reverse()
@@ -39,6 +51,79 @@ def list_response(
     else:
         page = ordered[:limit]
         has_more = len(ordered) > limit
+    return {
+        "object": "list",
+        "data": [store.render(o) for o in page],
+        "has_more": has_more,
+        "url": url,
+    }
+
+
+def _created_range(ordered: list, created: Any) -> tuple[int, int]:
+    """The index range of `ordered` (sorted keys) whose `created` matches the filter."""
+    low, high = 0, len(ordered)
+    if created in (None, ""):
+        return low, high
+    if not isinstance(created, dict):
+        created = {"gte": created, "lte": created}
+    for op, raw in created.items():
+        if op not in ("gt", "gte", "lt", "lte"):
+            raise parameter_unknown(f"created[{op}]")
+        bound = as_int(raw, f"created[{op}]")
+        # (t,) sorts before every key created at t, so bisect finds the first of them.
+        if op == "gt":
+            low = max(low, bisect_left(ordered, (bound + 1,)))
+        elif op == "gte":
+            low = max(low, bisect_left(ordered, (bound,)))
+        elif op == "lt":
+            high = min(high, bisect_left(ordered, (bound,)))
+        else:
+            high = min(high, bisect_left(ordered, (bound + 1,)))
+    return low, high
+
+
+def list_ordered(
+    store: Store,
+    object_type: str,
+    url: str,
+    params: JSON,
+    keep: Callable[[JSON], bool] | None = None,
+) -> JSON:
+    """Stripe's list object over every object of a type that `keep` accepts (and
+    `params["created"]` matches), newest first, reading only about one page."""
+    limit = _limit(params)
+    if params.get("starting_after") and params.get("ending_before"):
+        raise invalid(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            param="ending_before",
+        )
+    ordered = store.ordered(object_type)
+    low, high = _created_range(ordered, params.get("created"))
+    objects = store.objects
+    backwards = bool(params.get("ending_before"))
+    for param in ("starting_after", "ending_before"):
+        if params.get(param):
+            cursor = params[param]
+            key = store.order_key(cursor)
+            if key is None or objects[cursor]["object"] != object_type:
+                raise missing("object", cursor, param)
+            if param == "starting_after":
+                high = min(high, bisect_left(ordered, key))
+            else:
+                low = max(low, bisect_right(ordered, key))
+    # Newest first from the cursor; after `ending_before`, oldest first from it.
+    indexes = range(low, high) if backwards else range(high - 1, low - 1, -1)
+    found: list[JSON] = []
+    for index in indexes:
+        obj = objects[ordered[index][2]]
+        if keep is None or keep(obj):
+            found.append(obj)
+            if len(found) > limit:
+                break
+    has_more = len(found) > limit
+    page = found[:limit]
+    if backwards:
+        page.reverse()
     return {
         "object": "list",
         "data": [store.render(o) for o in page],
@@ -68,9 +153,13 @@ def simple_list(
     # Start from an index when a filter has one, so one customer's list stays cheap.
     start = next((f for f in filters if f in indexed and params.get(f)), None)
     if start is None:
-        objects = store.of_type(object_type)
-    else:
-        objects = store.where(object_type, start, params[start])
+        wanted = {f: params[f] for f in filters if params.get(f)}
+
+        def keep(obj: JSON) -> bool:
+            return all(obj.get(f) == v for f, v in wanted.items())
+
+        return list_ordered(store, object_type, url, params, keep if wanted else None)
+    objects = store.where(object_type, start, params[start])
     for field in filters:
         if params.get(field) and field != start:
             objects = [o for o in objects if o.get(field) == params[field]]
@@ -127,7 +216,8 @@ def _expand_node(store: Store, node: Any, parts: list[str], path: str) -> None:
 
 
 def _expand_extra(store: Store, node: JSON, field: str) -> Any:
-    """Fields Stripe includes only when expanded (line items, price tiers)."""
+    """Fields Stripe includes only when expanded (line items, price tiers, an
+    invoice's payments)."""
     kind = node.get("object")
     if kind == "checkout.session" and field == "line_items":
         items = store.private(node["id"]).get("line_items", [])
@@ -147,6 +237,16 @@ def _expand_extra(store: Store, node: JSON, field: str) -> Any:
             "unit_amount_decimal": node["unit_amount_decimal"],
         }
         return {node["currency"]: option}
+    if kind == "invoice" and field == "payments":
+        links = store.oldest_first(
+            store.where("invoice_payment", "invoice", node["id"])
+        )
+        return {
+            "object": "list",
+            "data": [store.render(link) for link in reversed(links)],
+            "has_more": False,
+            "url": f"/v1/invoice_payments?invoice={node['id']}",
+        }
     if kind == "customer" and field in ("sources", "tax_ids"):
         return shapes.empty_list(f"/v1/customers/{node['id']}/{field}")
     if field == "breakdown" and "amount_discount" in node:

@@ -1,4 +1,4 @@
-"""The hosted Checkout and billing portal pages: plain, self-contained HTML.
+"""The hosted Checkout, billing portal and invoice pages: plain, self-contained HTML.
 
 The portal page shows only the controls the session's configuration allows (the
 engine refuses the others anyway).
@@ -95,9 +95,17 @@ def checkout_page(
         if session.get("cancel_url")
         else ""
     )
+    trial = ""
+    if session["payment_method_collection"] == "if_required" and not session.get(
+        "amount_total"
+    ):
+        trial = (
+            '<button type="submit" name="card" value="none" id="start-trial">'
+            'Start trial</button><p class="muted">No card needed now.</p>'
+        )
     body = f"""<h1>Subscribe</h1>{error_html}
 <table>{rows}</table>
-<form method="post" action="/checkout/{sid}/pay">{email_field}
+<form method="post" action="/checkout/{sid}/pay">{email_field}{trial}
 <label for="card_number">Card number</label>
 <input id="card_number" name="card_number" inputmode="numeric" autocomplete="off"
  placeholder="4242 4242 4242 4242">
@@ -175,6 +183,22 @@ def _subscription_block(
     return "".join(lines)
 
 
+def _card_form(action: str, verb: str) -> str:
+    """A card number field and buttons for Stripe's test cards."""
+    return (
+        f'<form method="post" action="{action}">'
+        '<label for="card_number">Card number</label>'
+        '<input id="card_number" name="card_number" inputmode="numeric"'
+        ' autocomplete="off" placeholder="4242 4242 4242 4242">'
+        f'<button type="submit" name="card" value="">{verb}</button>'
+        f'<button type="submit" name="card" value="4242424242424242" id="card-success">'
+        f"{verb} with 4242 4242 4242 4242 (succeeds)</button>"
+        '<button type="submit" name="card" value="4000000000000341" id="card-fail"'
+        f' class="secondary">{verb} with 4000 0000 0000 0341 (charges fail)</button>'
+        "</form>"
+    )
+
+
 def _invoices_block(invoices: list[JSON]) -> str:
     if not invoices:
         return "<h2>Invoices</h2><p>No invoices yet.</p>"
@@ -203,11 +227,15 @@ def portal_page(view: JSON, notice: str | None = None, error: str | None = None)
         message = f'<p class="notice" role="status">{escape(notice)}</p>'
     who = escape((view["customer"] or {}).get("email") or session["customer"])
     card = ""
-    if view["card"]:
-        brand = escape(view["card"]["brand"].capitalize())
-        card = (
-            f'<h2>Payment method</h2><p id="card">{brand} ending in'
-            f" {escape(view['card']['last4'])}</p>"
+    if view["can_update_card"]:
+        card = "<h2>Payment method</h2>"
+        if view["card"]:
+            brand = escape(view["card"]["brand"].capitalize())
+            card += (
+                f'<p id="card">{brand} ending in {escape(view["card"]["last4"])}</p>'
+            )
+        card += _card_form(
+            f"/portal/{escape(session['id'])}/update_card", "Update card"
         )
     history = _invoices_block(view["invoices"]) if view["invoices"] is not None else ""
     body = (
@@ -215,6 +243,36 @@ def portal_page(view: JSON, notice: str | None = None, error: str | None = None)
         f'<p><a id="return" href="{escape(session["return_url"])}">Return</a></p>'
     )
     return page("Billing portal", body)
+
+
+def invoice_page(
+    invoice: JSON, notice: str | None = None, error: str | None = None
+) -> str:
+    """The hosted invoice page: the amount due and, while open, a way to pay it."""
+    number = escape(invoice["number"] or invoice["id"])
+    message = ""
+    if error:
+        message = f'<p class="error" role="alert">{escape(error)}</p>'
+    elif notice:
+        message = f'<p class="notice" role="status">{escape(notice)}</p>'
+    rows = "".join(
+        f"<tr><td>{escape(line['description'] or '')}</td>"
+        f'<td class="amount">{money(line["amount"], line["currency"])}</td></tr>'
+        for line in invoice["lines"]["data"]
+    )
+    rows += (
+        '<tr class="total"><td>Amount due</td><td class="amount">'
+        f"{money(invoice['amount_remaining'], invoice['currency'])}</td></tr>"
+    )
+    pay = ""
+    if invoice["status"] == "open":
+        pay = _card_form(f"/invoice/{escape(invoice['id'])}/pay", "Pay")
+    body = (
+        f'<h1>Invoice {number}</h1><p class="muted">Status:'
+        f' <span id="status">{escape(invoice["status"])}</span></p>{message}'
+        f"<table>{rows}</table>{pay}"
+    )
+    return page(f"Invoice {number}", body)
 
 
 def not_found_page(what: str) -> str:

@@ -1,305 +1,45 @@
-"""The billing portal: configurations, sessions, and what a customer may do on the
-hosted portal page under the session's configuration.
+"""The billing portal: sessions, and what a customer may do on the hosted portal
+page under the session's configuration (configurations are in
+`portal_configurations.py`).
 
-A session uses the configuration it names, else the account's default one. When
-there is no default yet, the first session creates one that allows everything: plan
-switches among every product's active recurring prices at that moment, quantity
-changes, cancelling now or at the period end, the invoice history and card updates.
+A session uses the configuration it names, else the account's default one.
 
 Cancel modes: with `at_period_end` the portal only schedules the cancellation; with
 `immediately` it offers both cancelling now and at the period end (Stripe's own
 portal offers only the immediate one there).
+
+Updating the card (where `payment_method_update` is enabled) attaches the new card
+as the customer's default (and the default of subscriptions that name their own),
+then, as Stripe's portal does, pays at once the open invoices of subscriptions that
+are past_due or unpaid, and the resumption invoice of a paused one.
 """
 
 from typing import Any
 
 from . import billing_shapes
 from .catalog import price_name
-from .customers import default_payment_method
-from .errors import StripeError, invalid, missing, parameter_missing
+from .customers import attach_card, default_payment_method
+from .errors import StripeError, invalid, missing
 from .events import diff, emit
+from .invoices import pay_invoice
 from .lifecycle import ENDED
-from .listing import list_response
-from .params import (
-    LIST_PARAMS,
-    as_bool,
-    as_int,
-    as_list,
-    check_nested,
-    check_params,
-    clone,
-    merge_metadata,
-)
+from .params import as_int, check_params, clone
+from .portal_configurations import default_configuration
 from .shapes import JSON
 from .store import Store
 from .subscription_updates import update_subscription
 from .subscriptions import cancel_subscription, sub_items
 
-CONFIGURATION_FIELDS = {
-    "business_profile",
-    "default_return_url",
-    "features",
-    "login_page",
-    "metadata",
-    "name",
-}
-FEATURE_FIELDS = {
-    "customer_update": {"allowed_updates", "enabled"},
-    "invoice_history": {"enabled"},
-    "payment_method_update": {"enabled", "payment_method_configuration"},
-    "subscription_cancel": {
-        "cancellation_reason",
-        "enabled",
-        "mode",
-        "proration_behavior",
-    },
-    "subscription_update": {
-        "billing_cycle_anchor",
-        "default_allowed_updates",
-        "enabled",
-        "products",
-        "proration_behavior",
-        "schedule_at_period_end",
-        "trial_update_behavior",
-    },
-}
-CUSTOMER_UPDATES = ("address", "email", "name", "phone", "shipping", "tax_id")
-SUBSCRIPTION_UPDATES = ("price", "promotion_code", "quantity")
-CHOICES = {
-    ("subscription_cancel", "mode"): ("at_period_end", "immediately"),
-    ("subscription_cancel", "proration_behavior"): ("none", "create_prorations"),
-    ("subscription_update", "proration_behavior"): (
-        "none",
-        "create_prorations",
-        "always_invoice",
-    ),
-    ("subscription_update", "billing_cycle_anchor"): ("now", "unchanged"),
-    ("subscription_update", "trial_update_behavior"): ("continue_trial", "end_trial"),
-}
 PORTAL_ACTIONS = (
     "switch_price",
     "set_quantity",
     "cancel_at_period_end",
     "cancel_now",
     "resume",
+    "update_card",
 )
-
-
-# -- configurations --------------------------------------------------------------
-
-
-def _choice(value: Any, group: str, key: str) -> str:
-    allowed = CHOICES[(group, key)]
-    if value not in allowed:
-        raise invalid(
-            f"Invalid {key}: must be one of {', '.join(allowed)}.",
-            param=f"features[{group}][{key}]",
-            code="parameter_invalid_string",
-        )
-    return value
-
-
-def _subset(value: Any, allowed: tuple[str, ...], param: str) -> list[str]:
-    chosen = [str(v) for v in as_list(value, param)]
-    for index, name in enumerate(chosen):
-        if name not in allowed:
-            raise invalid(
-                f"Invalid value: {name} (one of {', '.join(allowed)}).",
-                param=f"{param}[{index}]",
-                code="parameter_invalid_string",
-            )
-    return chosen
-
-
-def _products(store: Store, value: Any) -> list[JSON]:
-    """`features[subscription_update][products]`: each product and prices offered."""
-    param = "features[subscription_update][products]"
-    products = []
-    for index, entry in enumerate(as_list(value, param)):
-        where = f"{param}[{index}]"
-        entry = check_nested(entry, {"product", "prices", "adjustable_quantity"}, where)
-        if not entry.get("product"):
-            raise parameter_missing(f"{where}[product]")
-        product = store.fetch("product", entry["product"], f"{where}[product]")
-        prices = [str(p) for p in as_list(entry.get("prices"), f"{where}[prices]")]
-        if not prices:
-            raise parameter_missing(f"{where}[prices]")
-        for price_id in prices:
-            price = store.fetch("price", price_id, f"{where}[prices]")
-            if price["product"] != product["id"] or price["type"] != "recurring":
-                raise invalid(
-                    f"The price {price_id} is not a recurring price of {product['id']}.",
-                    param=f"{where}[prices]",
-                )
-        raw = check_nested(
-            entry.get("adjustable_quantity"),
-            {"enabled", "maximum", "minimum"},
-            f"{where}[adjustable_quantity]",
-        )
-        adjustable = {
-            "enabled": as_bool(raw.get("enabled", False), f"{where}[enabled]"),
-            "maximum": as_int(raw["maximum"], f"{where}[maximum]", 1)
-            if raw.get("maximum") not in (None, "")
-            else None,
-            "minimum": as_int(raw.get("minimum", 1), f"{where}[minimum]", 0),
-        }
-        products.append(
-            {
-                "adjustable_quantity": adjustable,
-                "prices": prices,
-                "product": product["id"],
-            }
-        )
-    return products
-
-
-def _apply_feature(store: Store, group: str, target: JSON, raw: JSON) -> None:
-    param = f"features[{group}]"
-    for key, value in raw.items():
-        if key == "enabled":
-            target["enabled"] = as_bool(value, f"{param}[enabled]")
-        elif key == "allowed_updates":
-            target[key] = _subset(value, CUSTOMER_UPDATES, f"{param}[{key}]")
-        elif key == "default_allowed_updates":
-            target[key] = _subset(value, SUBSCRIPTION_UPDATES, f"{param}[{key}]")
-        elif key == "products":
-            target[key] = _products(store, value)
-        elif key == "payment_method_configuration":
-            target[key] = value or None
-        elif key == "cancellation_reason":
-            reason = check_nested(value, {"enabled", "options"}, f"{param}[{key}]")
-            target[key] = {
-                "enabled": as_bool(reason.get("enabled", False), f"{param}[{key}]"),
-                "options": [str(o) for o in as_list(reason.get("options"), key)],
-            }
-        elif key == "schedule_at_period_end":
-            schedule = check_nested(value, {"conditions"}, f"{param}[{key}]")
-            target[key] = {"conditions": as_list(schedule.get("conditions"), key)}
-        else:
-            target[key] = _choice(value, group, key)
-
-
-def _apply_configuration_fields(store: Store, config: JSON, params: JSON) -> None:
-    features = check_nested(params.get("features"), FEATURE_FIELDS, "features")
-    for group, raw in features.items():
-        fields = check_nested(raw, FEATURE_FIELDS[group], f"features[{group}]")
-        _apply_feature(store, group, config["features"][group], fields)
-    update = config["features"]["subscription_update"]
-    offers_prices = update["enabled"] and "price" in update["default_allowed_updates"]
-    if offers_prices and not update["products"]:
-        raise parameter_missing("features[subscription_update][products]")
-    if "business_profile" in params:
-        profile = check_nested(
-            params["business_profile"],
-            config["business_profile"].keys(),
-            "business_profile",
-        )
-        for key, value in profile.items():
-            config["business_profile"][key] = value or None
-    if "default_return_url" in params:
-        config["default_return_url"] = params["default_return_url"] or None
-    if "login_page" in params:
-        login = check_nested(params["login_page"], {"enabled"}, "login_page")
-        if as_bool(login.get("enabled", False), "login_page[enabled]"):
-            raise invalid(
-                "The emulator has no hosted portal login page.",
-                param="login_page[enabled]",
-            )
-    if "metadata" in params:
-        config["metadata"] = merge_metadata(config["metadata"], params["metadata"])
-    if "name" in params:
-        config["name"] = params["name"] or None
-
-
-def create_configuration(store: Store, params: JSON) -> JSON:
-    check_params(params, CONFIGURATION_FIELDS, required=["features"])
-    now = store.now()
-    config = billing_shapes.portal_configuration(
-        store.new_id("billing_portal.configuration"), now
-    )
-    _apply_configuration_fields(store, config, params)
-    store.save(config)
-    emit(store, "billing_portal.configuration.created", config)
-    return store.render(config)
-
-
-def retrieve_configuration(store: Store, params: JSON, id: str) -> JSON:
-    check_params(params, set())
-    return store.render(store.fetch("billing_portal.configuration", id))
-
-
-def update_configuration(store: Store, params: JSON, id: str) -> JSON:
-    check_params(params, CONFIGURATION_FIELDS | {"active"})
-    config = store.fetch("billing_portal.configuration", id)
-    # Validate on a copy: a refused update changes nothing.
-    changed = clone(config)
-    _apply_configuration_fields(store, changed, params)
-    if "active" in params:
-        changed["active"] = as_bool(params["active"], "active")
-        if config["is_default"] and not changed["active"]:
-            raise invalid("You cannot deactivate the default configuration.", "active")
-    changes = diff(config, changed)
-    if changes:
-        changed["updated"] = store.now()
-        before = clone(config)
-        config.update(changed)
-        emit(
-            store, "billing_portal.configuration.updated", config, diff(before, config)
-        )
-    return store.render(config)
-
-
-def list_configurations(store: Store, params: JSON) -> JSON:
-    check_params(params, LIST_PARAMS | {"active", "is_default"})
-    configs = store.of_type("billing_portal.configuration")
-    for field in ("active", "is_default"):
-        if field in params:
-            wanted = as_bool(params[field], field)
-            configs = [c for c in configs if c[field] == wanted]
-    return list_response(store, "/v1/billing_portal/configurations", configs, params)
-
-
-def default_configuration(store: Store) -> JSON:
-    """The account's default configuration, created (allowing everything) if none."""
-    for config in store.of_type("billing_portal.configuration"):
-        if config["is_default"]:
-            return config
-    config = billing_shapes.portal_configuration(
-        store.new_id("billing_portal.configuration"), store.now()
-    )
-    config["is_default"] = True
-    features = config["features"]
-    features["invoice_history"]["enabled"] = True
-    features["payment_method_update"]["enabled"] = True
-    features["subscription_cancel"].update(enabled=True, mode="immediately")
-    offered = []
-    for product in store.of_type("product"):
-        prices = [
-            p["id"]
-            for p in store.oldest_first(store.where("price", "product", product["id"]))
-            if p["active"] and p["type"] == "recurring"
-        ]
-        if prices:
-            offered.append(
-                {
-                    "adjustable_quantity": {
-                        "enabled": False,
-                        "maximum": None,
-                        "minimum": 1,
-                    },
-                    "prices": prices,
-                    "product": product["id"],
-                }
-            )
-    features["subscription_update"].update(
-        enabled=True,
-        default_allowed_updates=list(SUBSCRIPTION_UPDATES),
-        products=offered,
-        proration_behavior="create_prorations",
-    )
-    store.save(config)
-    emit(store, "billing_portal.configuration.created", config)
-    return config
+# Subscription statuses whose open invoices a card update pays at once.
+OWING = ("past_due", "unpaid")
 
 
 # -- sessions --------------------------------------------------------------------
@@ -454,22 +194,78 @@ def _check_action(
             raise _refuse(f"The quantity must be {bounds}.", "quantity")
 
 
+def _invoices_to_pay(store: Store, customer_id: str) -> list[JSON]:
+    """Open invoices a card update pays at once: those awaiting a failed payment of
+    past_due or unpaid subscriptions, and a paused subscription's resumption one."""
+    found = []
+    for sub in store.oldest_first(store.where("subscription", "customer", customer_id)):
+        for invoice in store.oldest_first(
+            store.where("invoice", "subscription", sub["id"])
+        ):
+            if invoice["status"] != "open":
+                continue
+            failed = sub["status"] in OWING and invoice["attempt_count"] > 0
+            if failed or store.private(invoice["id"]).get("resumes_subscription"):
+                found.append(invoice)
+    return found
+
+
+def update_card(store: Store, config: JSON, customer_id: str, card: str) -> None:
+    """The portal's card update: the new card becomes the default, then pays what is
+    owed. A declined card raises StripeError (402) and changes nothing; a card that
+    is accepted but whose charge fails stays the default, then raises 402."""
+    if not config["features"]["payment_method_update"]["enabled"]:
+        raise _refuse(
+            "This portal does not allow updating the payment method.", "action"
+        )
+    pm = attach_card(store, customer_id, card)
+    customer = store.objects[customer_id]
+    before = clone(customer)
+    customer["invoice_settings"]["default_payment_method"] = pm["id"]
+    emit(store, "customer.updated", customer, diff(before, customer))
+    for sub in store.oldest_first(store.where("subscription", "customer", customer_id)):
+        # A subscription's own card would be charged before the customer's default.
+        if sub["status"] not in ENDED and sub["default_payment_method"]:
+            update_subscription(store, {"default_payment_method": pm["id"]}, sub["id"])
+    declined = None
+    for invoice in _invoices_to_pay(store, customer_id):
+        try:
+            pay_invoice(store, {}, invoice["id"])
+        except StripeError as error:
+            if error.status != 402:
+                raise
+            declined = error
+    if declined is not None:
+        raise declined
+
+
 def portal_action(
     store: Store,
     session_id: str,
-    subscription_id: str,
+    subscription_id: str | None,
     action: str,
     price: str | None = None,
     quantity: Any = None,
+    card: str | None = None,
 ) -> JSON:
     """What the hosted portal does: switch_price, set_quantity, cancel_at_period_end,
-    cancel_now or resume, if the session's configuration allows it. Returns the
-    subscription as the API shows it."""
+    cancel_now, resume (undo a scheduled cancellation) or update_card (with `card`,
+    a test card as for Checkout), if the session's configuration allows it.
+
+    Returns the subscription as the API shows it (for update_card without a
+    subscription, the customer).
+    """
     session = store.fetch("billing_portal.session", session_id)
-    sub = store.fetch("subscription", subscription_id)
-    if sub["customer"] != session["customer"]:
-        raise missing("subscription", subscription_id)
     config = session_configuration(store, session)
+    if action == "update_card":
+        update_card(store, config, session["customer"], card or "success")
+        if not subscription_id:
+            return store.render(store.objects[session["customer"]])
+    sub = store.fetch("subscription", subscription_id or "")
+    if sub["customer"] != session["customer"]:
+        raise missing("subscription", subscription_id or "")
+    if action == "update_card":
+        return store.render(sub)
     _check_action(store, config, sub, action, price, quantity)
     item = sub_items(store, sub)[0]
     proration = config["features"]["subscription_update"]["proration_behavior"]
@@ -482,10 +278,10 @@ def portal_action(
     elif action == "resume":
         params = {"cancel_at_period_end": "false"}
     else:
-        return cancel_subscription(store, {}, subscription_id)
+        return cancel_subscription(store, {}, sub["id"])
     if "items" in params:
         params["proration_behavior"] = proration
-    return update_subscription(store, params, subscription_id)
+    return update_subscription(store, params, sub["id"])
 
 
 def page_view(store: Store, session_id: str) -> JSON:
@@ -505,7 +301,8 @@ def page_view(store: Store, session_id: str) -> JSON:
         ]
         invoices.sort(key=lambda i: -i["created"])
     card = None
-    if features["payment_method_update"]["enabled"]:
+    can_update_card = features["payment_method_update"]["enabled"]
+    if can_update_card:
         pm = default_payment_method(store, customer_id)
         card = pm["card"] if pm else None
     return {
@@ -527,4 +324,5 @@ def page_view(store: Store, session_id: str) -> JSON:
         ],
         "invoices": invoices,
         "card": card,
+        "can_update_card": can_update_card,
     }

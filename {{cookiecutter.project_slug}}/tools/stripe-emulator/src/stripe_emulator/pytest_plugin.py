@@ -10,11 +10,15 @@ talk to the emulator; everything is restored afterwards. It returns a `StripeEmu
   (object types are Stripe's: "subscription", "checkout.session", "invoice", ...).
 - `.complete_checkout(session_id, card="success" | "decline" | a test card number)`:
   pay as the hosted page does; returns the success URL. "decline" raises
-  `stripe_emulator.errors.StripeError` (402) and creates nothing.
-- `.portal_action(portal_session_id, subscription_id, action, price=None, quantity=None)`
-  with action "switch_price", "set_quantity", "cancel_at_period_end", "cancel_now",
-  "resume", as the portal session's configuration allows; a refused action raises
-  `StripeError` (400).
+  `stripe_emulator.errors.StripeError` (402) and creates nothing. `card=None` starts
+  a trial without a card (`payment_method_collection=if_required`).
+- `.portal_action(portal_session_id, subscription_id, action, price=None, quantity=None,
+  card=None)` with action "switch_price", "set_quantity", "cancel_at_period_end",
+  "cancel_now", "resume" or "update_card" (a new default card, which pays what is
+  owed at once), as the portal session's configuration allows; a refused action
+  raises `StripeError` (400), a declined card 402.
+- `.pay_invoice(invoice_id, card="success")`: pay an open invoice as its hosted page
+  does.
 - `.create_test_clock(frozen_time=None, name=None)` -> clock id;
   `.advance_clock(clock_id, to=None, days=0, seconds=0)` runs renewals, trials,
   dunning and period-end cancellations due by then, and returns the new frozen time.
@@ -79,7 +83,7 @@ class StripeEmulator:
     # -- hosted pages ----------------------------------------------------------------
 
     def complete_checkout(
-        self, session_id: str, card: str = "success", email: str | None = None
+        self, session_id: str, card: str | None = "success", email: str | None = None
     ) -> str:
         try:
             return self.engine.complete_checkout(session_id, card=card, email=email)
@@ -89,10 +93,11 @@ class StripeEmulator:
     def portal_action(
         self,
         portal_session_id: str,
-        subscription_id: str,
+        subscription_id: str | None,
         action: str,
         price: str | None = None,
         quantity: Any = None,
+        card: str | None = None,
     ) -> JSON:
         try:
             return self.engine.portal_action(
@@ -101,7 +106,14 @@ class StripeEmulator:
                 action,
                 price=price,
                 quantity=quantity,
+                card=card,
             )
+        finally:
+            self._maybe_deliver()
+
+    def pay_invoice(self, invoice_id: str, card: str = "success") -> JSON:
+        try:
+            return self.engine.pay_invoice(invoice_id, card=card)
         finally:
             self._maybe_deliver()
 

@@ -1,5 +1,6 @@
-"""What happens as time passes: renewals, trial-end warnings, dunning retries,
-expiry of unpaid first invoices and scheduled cancellations.
+"""What happens as time passes: renewals and trial ends, trial-end warnings, dunning
+retries, expiry of unpaid first and resumption invoices, scheduled cancellations and
+the end of a `pause_collection`.
 
 Time moves for a test clock's customers when the clock is advanced, and for the
 other customers in real time (the HTTP door runs `run_due` every minute).
@@ -7,16 +8,26 @@ other customers in real time (the HTTP door runs `run_due` every minute).
 
 from collections.abc import Iterable
 
-from .events import emit
 from .invoices import retry_invoice
-from .lifecycle import ENDED, end_subscription, expire_incomplete
+from .lifecycle import (
+    ENDED,
+    end_subscription,
+    expire_incomplete,
+    trial_warning_at,
+    trial_warning_due,
+    warn_trial_end,
+)
+from .pauses import (
+    expire_resumption,
+    resume_collection,
+    resumption_expires_at,
+)
 from .shapes import JSON
 from .store import Store
 from .subscriptions import current_period, renew
 
 # Stripe gives up on an unpaid first invoice after 23 hours.
 INCOMPLETE_EXPIRES_AFTER = 23 * 3600
-TRIAL_WILL_END_BEFORE = 3 * 86400
 # A bound against a runaway schedule.
 MAX_STEPS = 10000
 
@@ -24,31 +35,44 @@ MAX_STEPS = 10000
 Step = tuple[int, int, str, str]
 
 
+def _subscription_steps(store: Store, sub: JSON) -> list[Step]:
+    """The transitions a live subscription has coming."""
+    if sub["status"] == "incomplete":
+        return [(sub["created"] + INCOMPLETE_EXPIRES_AFTER, 3, "expire", sub["id"])]
+    steps: list[Step] = []
+    if trial_warning_due(store, sub):
+        steps.append((trial_warning_at(sub), 1, "trial_will_end", sub["id"]))
+    _, period_end = current_period(store, sub)
+    if sub["status"] != "paused":
+        # A paused subscription makes no invoices until it is resumed.
+        steps.append((period_end, 2, "renew", sub["id"]))
+    if sub["cancel_at"] and (
+        sub["cancel_at"] < period_end or sub["status"] == "paused"
+    ):
+        steps.append((sub["cancel_at"], 0, "cancel", sub["id"]))
+    paused = sub["pause_collection"]
+    if paused and paused["resumes_at"]:
+        steps.append((paused["resumes_at"], 0, "resume_collection", sub["id"]))
+    return steps
+
+
 def _due_steps(store: Store, customer_ids: Iterable[str], until: int) -> list[Step]:
     """Every scheduled transition at or before `until`, for these customers."""
     steps: list[Step] = []
     for customer_id in customer_ids:
         for sub in store.where("subscription", "customer", customer_id):
-            if sub["status"] in ENDED:
-                continue
-            if sub["status"] == "incomplete":
-                expires = sub["created"] + INCOMPLETE_EXPIRES_AFTER
-                steps.append((expires, 3, "expire", sub["id"]))
-                continue
-            flags = store.private(sub["id"])
-            if sub["status"] == "trialing" and not flags.get("trial_will_end_sent"):
-                warn_at = sub["trial_end"] - TRIAL_WILL_END_BEFORE
-                if warn_at > sub["trial_start"]:
-                    steps.append((warn_at, 1, "trial_will_end", sub["id"]))
-            _, period_end = current_period(store, sub)
-            steps.append((period_end, 2, "renew", sub["id"]))
-            if sub["cancel_at"] and sub["cancel_at"] < period_end:
-                steps.append((sub["cancel_at"], 0, "cancel", sub["id"]))
+            if sub["status"] not in ENDED:
+                steps += _subscription_steps(store, sub)
         for invoice in store.where("invoice", "customer", customer_id):
-            if invoice["status"] == "open" and invoice["next_payment_attempt"]:
+            if invoice["status"] != "open":
+                continue
+            if invoice["next_payment_attempt"]:
                 steps.append(
                     (invoice["next_payment_attempt"], 4, "retry", invoice["id"])
                 )
+            if store.private(invoice["id"]).get("resumes_subscription"):
+                expires = resumption_expires_at(invoice)
+                steps.append((expires, 3, "expire_resumption", invoice["id"]))
     return sorted(step for step in steps if step[0] <= until)
 
 
@@ -59,11 +83,14 @@ def _apply_step(store: Store, kind: str, obj: JSON, when: int) -> None:
         retry_invoice(store, obj, when)
     elif kind == "expire":
         expire_incomplete(store, obj, when)
+    elif kind == "expire_resumption":
+        expire_resumption(store, obj, when)
     elif kind == "cancel":
         end_subscription(store, obj, when)
+    elif kind == "resume_collection":
+        resume_collection(store, obj, when)
     elif kind == "trial_will_end":
-        store.private(obj["id"])["trial_will_end_sent"] = True
-        emit(store, "customer.subscription.trial_will_end", obj, created=when)
+        warn_trial_end(store, obj, when)
 
 
 def run_steps(

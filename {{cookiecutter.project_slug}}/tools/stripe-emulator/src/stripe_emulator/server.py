@@ -87,7 +87,8 @@ class StateFile:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Routes /v1/ to the engine, /checkout/ and /portal/ to pages, /_emulator/ to control."""
+    """Routes /v1/ to the engine, /checkout/, /portal/ and /invoice/ to pages,
+    /_emulator/ to control."""
 
     server_version = "StripeEmulator/1.0"
     protocol_version = "HTTP/1.1"
@@ -163,6 +164,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._checkout(method, path, body)
             elif path.startswith("/portal/"):
                 self._portal(method, path, parts.query, body)
+            elif path.startswith("/invoice/"):
+                self._invoice(method, path, parts.query, body)
             elif path.startswith("/_emulator"):
                 self._control(method, path, parts.query, body)
             elif path == "/" and method == "GET":
@@ -229,22 +232,51 @@ class Handler(BaseHTTPRequestHandler):
             notice = parse_qs(query).get("done", [None])[0]
             self._html(200, pages.portal_page(view, notice=notice))
             return
-        if method == "POST" and len(segments) == 5 and segments[2] == "subscriptions":
+        on_subscription = len(segments) == 5 and segments[2] == "subscriptions"
+        if method == "POST" and (on_subscription or segments[2:] == ["update_card"]):
             form = parse_params(body)
+            action = segments[4] if on_subscription else "update_card"
             try:
                 self.engine.portal_action(
                     session_id,
-                    segments[3],
-                    segments[4],
+                    segments[3] if on_subscription else None,
+                    action,
                     price=form.get("price"),
                     quantity=form.get("quantity"),
+                    card=form.get("card") or form.get("card_number") or "",
                 )
             except StripeError as error:
                 view = self.engine.portal_view(session_id)
                 self._html(error.status, pages.portal_page(view, error=error.message))
                 return
-            done = segments[4].replace("_", " ").capitalize() + ": done."
+            done = action.replace("_", " ").capitalize() + ": done."
             self._redirect(f"/portal/{session_id}?done={done.replace(' ', '+')}")
+            return
+        self._html(404, pages.not_found_page("No such page."))
+
+    def _invoice(self, method: str, path: str, query: str, body: bytes) -> None:
+        segments = path.strip("/").split("/")
+        invoice_id = segments[1] if len(segments) > 1 else ""
+        invoice = self.engine.get("invoice", invoice_id)
+        if invoice is None:
+            self._html(404, pages.not_found_page("No such invoice."))
+            return
+        if method == "GET" and len(segments) == 2:
+            notice = parse_qs(query).get("done", [None])[0]
+            self._html(200, pages.invoice_page(invoice, notice=notice))
+            return
+        if method == "POST" and segments[2:] == ["pay"]:
+            form = parse_params(body)
+            card = form.get("card") or form.get("card_number") or ""
+            try:
+                self.engine.pay_invoice(invoice_id, card=card)
+            except StripeError as error:
+                invoice = self.engine.get("invoice", invoice_id)
+                self._html(
+                    error.status, pages.invoice_page(invoice, error=error.message)
+                )
+                return
+            self._redirect(f"/invoice/{invoice_id}?done=Paid.")
             return
         self._html(404, pages.not_found_page("No such page."))
 

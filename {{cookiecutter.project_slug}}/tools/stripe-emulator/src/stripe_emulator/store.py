@@ -4,8 +4,10 @@ webhook deliveries, behind one re-entrant lock.
 Objects are kept by id and indexed by type, and by the fields that lookups filter on
 (the customer of a subscription, invoice or payment method, the subscription of an
 invoice, the test clock of a customer, the product of a price), so finding one
-customer's invoices costs the same whatever else the account holds. Code that changes
-an indexed field of a stored object calls `save()` again to move it in the index.
+customer's invoices costs the same whatever else the account holds. Each type is also
+kept sorted by (created, creation order), the order of Stripe's lists, so a page of a
+long list costs about its own size. Code that changes an indexed field of a stored
+object calls `save()` again to move it in the indexes.
 
 The store does no locking of its own: the engine takes `lock` around each request and
 each helper call, so a whole request sees and leaves consistent state.
@@ -15,6 +17,7 @@ import json
 import secrets
 import string
 import threading
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,6 +44,8 @@ PREFIXES = {
     "event": "evt",
     "webhook_endpoint": "we",
     "test_helpers.test_clock": "clock",
+    "payment_intent": "pi",
+    "invoice_payment": "inpay",
 }
 # The fields each type is indexed by (see `where()`).
 INDEXED_FIELDS = {
@@ -51,12 +56,16 @@ INDEXED_FIELDS = {
     "billing_portal.session": ("customer",),
     "customer": ("test_clock",),
     "price": ("product",),
+    "invoice_payment": ("invoice",),
 }
+# A place in a type's sorted order: (created, creation sequence, id).
+OrderKey = tuple[int, int, str]
 # Like Stripe, an idempotency key is forgotten after 24 hours.
 IDEMPOTENCY_TTL = 24 * 3600
 
 
 def default_settings() -> JSON:
+    """The settings of a new (or reset) account."""
     return {
         # Days between failed renewal payment retries (Stripe's schedule is
         # configurable too), then what happens to the subscription.
@@ -105,6 +114,9 @@ class Store:
         self.next_seq = 1
         self._index: dict[tuple[str, str], dict[Any, dict[str, JSON]]] = {}
         self._indexed_as: dict[str, tuple] = {}
+        # Per type, the OrderKey of every object, ascending (oldest first).
+        self._ordered: dict[str, list[OrderKey]] = {}
+        self._order_key: dict[str, OrderKey] = {}
         self.private_data: dict[str, JSON] = {}
         self.deliveries: dict[str, JSON] = {}
         self.delivery_order: list[str] = []
@@ -114,6 +126,7 @@ class Store:
     # -- ids and time ------------------------------------------------------------
 
     def new_id(self, object_type: str) -> str:
+        """A new id in Stripe's form for the type (prefix, underscore, random part)."""
         length = 58 if object_type == "checkout.session" else 14
         return f"{PREFIXES[object_type]}_{random_suffix(length)}"
 
@@ -146,7 +159,21 @@ class Store:
                 bucket = self._index.setdefault((kind, field), {})
                 bucket.setdefault(value, {})[object_id] = obj
             self._indexed_as[object_id] = values
+        self._place(obj)
         return obj
+
+    def _place(self, obj: JSON) -> None:
+        """Keep the object at its place in its type's sorted order."""
+        object_id = obj["id"]
+        key = (obj.get("created") or 0, self.seq[object_id], object_id)
+        old = self._order_key.get(object_id)
+        if old == key:
+            return
+        ordered = self._ordered.setdefault(obj["object"], [])
+        if old is not None:
+            del ordered[bisect_left(ordered, old)]
+        insort(ordered, key)
+        self._order_key[object_id] = key
 
     def _unindex(self, object_id: str, kind: str, values: tuple) -> None:
         for field, value in zip(INDEXED_FIELDS[kind], values, strict=True):
@@ -156,11 +183,16 @@ class Store:
                 del bucket[value]
 
     def remove(self, object_id: str) -> None:
+        """Forget an object (and its places in the indexes)."""
         obj = self.objects.pop(object_id, None)
         if obj is None:
             return
         self.by_type[obj["object"]].pop(object_id, None)
         self.seq.pop(object_id, None)
+        key = self._order_key.pop(object_id, None)
+        if key is not None:
+            ordered = self._ordered[obj["object"]]
+            del ordered[bisect_left(ordered, key)]
         values = self._indexed_as.pop(object_id, None)
         if values is not None:
             self._unindex(object_id, obj["object"], values)
@@ -182,7 +214,16 @@ class Store:
         return list(self.by_type.get(object_type, {}).values())
 
     def count(self, object_type: str) -> int:
+        """How many objects of a type are stored."""
         return len(self.by_type.get(object_type, ()))
+
+    def ordered(self, object_type: str) -> list[OrderKey]:
+        """The sorted order of a type, oldest first (not a copy: do not change it)."""
+        return self._ordered.get(object_type, [])
+
+    def order_key(self, object_id: str) -> OrderKey | None:
+        """Where an object sits in its type's sorted order, or None if not stored."""
+        return self._order_key.get(object_id)
 
     def where(self, object_type: str, field: str, value: Any) -> list[JSON]:
         """Stored objects of a type whose `field` equals `value` (not copies)."""
@@ -194,6 +235,7 @@ class Store:
         return list(bucket.get(value, {}).values())
 
     def oldest_first(self, objects: list[JSON]) -> list[JSON]:
+        """The objects in creation order."""
         return sorted(objects, key=lambda o: self.seq[o["id"]])
 
     def private(self, object_id: str) -> JSON:
@@ -286,10 +328,16 @@ class Store:
 
     @contextmanager
     def changing(self) -> Iterator[None]:
-        """Hold the lock for a change made outside a request; report it if it succeeds."""
+        """Hold the lock for a change made outside a request, and report it.
+
+        Reported even when the change ends in an error: a declined charge still
+        records the attempt and its events.
+        """
         with self.lock:
-            yield
-            self.changed()
+            try:
+                yield
+            finally:
+                self.changed()
 
     def dump(self) -> tuple[int, str]:
         """(version, the whole state as JSON text) for the state file."""
@@ -318,6 +366,11 @@ class Store:
             for object_id in sorted(objects, key=lambda i: seq.get(i, 0)):
                 self.save(objects[object_id])
             self.seq.update({i: n for i, n in seq.items() if i in self.objects})
+            # The sorted orders were built with new sequence numbers: use the saved ones.
+            self._ordered.clear()
+            self._order_key.clear()
+            for obj in self.objects.values():
+                self._place(obj)
             self.next_seq = max(loaded.get("next_seq", 1), self.next_seq)
             self.private_data = loaded.get("private", {})
             self.deliveries = loaded.get("deliveries", {})

@@ -1,6 +1,6 @@
 """Changing a live subscription (`POST /v1/subscriptions/{id}`): its items (price,
-quantity, added and removed items) with prorations, trial changes, cancellation
-fields and metadata.
+quantity, added and removed items) with prorations, trial changes and trial
+settings, cancellation fields, `pause_collection` and metadata.
 
 As in Stripe, a change of price within the same billing interval keeps the current
 period: the difference for the rest of the period is owed as a proration, billed
@@ -18,8 +18,9 @@ from .catalog import price_amount, price_name, recurring_price, same_interval
 from .errors import invalid
 from .events import diff, emit
 from .invoices import Line, collect, new_invoice
-from .lifecycle import ENDED
+from .lifecycle import ENDED, warn_if_trial_ends_soon, warn_trial_end
 from .params import as_bool, as_int, as_list, check_params, merge_metadata
+from .pauses import pause_collection_param
 from .shapes import JSON
 from .store import Store
 from .subscriptions import (
@@ -29,6 +30,7 @@ from .subscriptions import (
     renew,
     sub_items,
     take_pending_prorations,
+    trial_end_behavior_param,
 )
 
 SUBSCRIPTION_UPDATE_FIELDS = {
@@ -40,11 +42,13 @@ SUBSCRIPTION_UPDATE_FIELDS = {
     "items",
     "metadata",
     "off_session",
+    "pause_collection",
     "payment_behavior",
     "payment_settings",
     "proration_behavior",
     "proration_date",
     "trial_end",
+    "trial_settings",
 }
 ITEM_CHANGE_FIELDS = {"id", "price", "quantity", "deleted", "metadata", "clear_usage"}
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
@@ -223,6 +227,7 @@ def _apply_trial_end(store: Store, sub: JSON, params: JSON, now: int) -> None:
 
 
 def update_subscription(store: Store, params: JSON, id: str) -> JSON:
+    """`POST /v1/subscriptions/{id}`."""
     check_params(params, SUBSCRIPTION_UPDATE_FIELDS)
     sub = store.fetch("subscription", id)
     now = store.now(sub["customer"])
@@ -249,6 +254,14 @@ def update_subscription(store: Store, params: JSON, id: str) -> JSON:
             store.fetch("payment_method", pm, "default_payment_method")
         sub["default_payment_method"] = pm
     apply_cancel_fields(store, sub, params, now)
+    if "pause_collection" in params:
+        sub["pause_collection"] = pause_collection_param(
+            params["pause_collection"], now
+        )
+    if "trial_settings" in params:
+        behavior = trial_end_behavior_param(params["trial_settings"])
+        if behavior:
+            sub["trial_settings"]["end_behavior"]["missing_payment_method"] = behavior
     _apply_trial_end(store, sub, params, now)
     if changes.interval_changed and sub["status"] != "trialing":
         restart_cycle(store, sub, changes, proration, now)
@@ -268,9 +281,13 @@ def update_subscription(store: Store, params: JSON, id: str) -> JSON:
     updated = diff(before, store.render(sub))
     if updated:
         emit(store, "customer.subscription.updated", sub, updated, created=now)
+    warn_if_trial_ends_soon(store, sub, now)
     if params.get("trial_end") == "now" and sub["status"] == "trialing":
+        # Stripe warns of a trial ended at once too, then bills (or applies the
+        # trial's end behaviour) as at a scheduled trial end.
         sub["trial_end"] = now
         for item in sub_items(store, sub):
             item["current_period_end"] = now
+        warn_trial_end(store, sub, now)
         renew(store, sub, now)
     return store.render(sub)

@@ -6,22 +6,30 @@ Changes to a live subscription (`POST /v1/subscriptions/{id}`) are in
 """
 
 import calendar
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import billing_shapes
 from .catalog import price_amount, price_name, recurring_price
-from .customers import charge_succeeds
+from .customers import charge_succeeds, default_payment_method
 from .errors import card_declined, invalid
 from .events import diff, emit
-from .invoices import DAY, Line, collect, finalize, new_invoice
-from .lifecycle import ENDED, end_subscription
-from .listing import list_response
+from .invoices import DAY, Line, bill_paused_collection, collect, finalize, new_invoice
+from .lifecycle import (
+    ENDED,
+    TRIAL_END_BEHAVIORS,
+    end_subscription,
+    end_trial_without_payment_method,
+    warn_if_trial_ends_soon,
+)
+from .listing import list_ordered, list_response
 from .params import (
     LIST_PARAMS,
     as_bool,
     as_int,
     as_list,
+    check_nested,
     check_params,
     created_filter,
     merge_metadata,
@@ -29,7 +37,7 @@ from .params import (
 from .shapes import JSON
 from .store import Store
 
-LIVE_STATUSES = ("trialing", "active", "past_due", "unpaid", "incomplete")
+LIVE_STATUSES = ("trialing", "active", "past_due", "unpaid", "incomplete", "paused")
 PAYMENT_BEHAVIORS = (
     "allow_incomplete",
     "default_incomplete",
@@ -142,6 +150,7 @@ def start_subscription(
     default_payment_method: str | None = None,
     payment_behavior: str = "allow_incomplete",
     description: str | None = None,
+    trial_end_behavior: str | None = None,
 ) -> JSON:
     """Create a subscription, its first invoice and their events; returns it."""
     now = store.now(customer["id"])
@@ -174,6 +183,10 @@ def start_subscription(
     if trial_end is not None:
         sub["status"] = "trialing"
         sub["trial_start"], sub["trial_end"] = now, trial_end
+    if trial_end_behavior:
+        sub["trial_settings"]["end_behavior"]["missing_payment_method"] = (
+            trial_end_behavior
+        )
     sub["billing_cycle_anchor"] = trial_end or now
     lines: list[Line] = []
     for price, quantity, item_metadata in specs:
@@ -206,16 +219,15 @@ def start_subscription(
     else:
         sub_status = None
     emit(store, "customer.subscription.created", sub, created=now)
+    warn_if_trial_ends_soon(store, sub, now)
     if sub_status == "incomplete":
         finalize(store, invoice, now)
         return sub
-    paid = collect(store, sub, invoice, now)
+    # A first invoice is not retried: the customer must act within 23 hours.
+    paid = collect(store, sub, invoice, now, retries=False)
     before = store.render(sub)
     if sub_status is None:
         sub["status"] = "active" if paid else "incomplete"
-    if not paid:
-        # A first invoice is not retried: the customer must act within 23 hours.
-        invoice["next_payment_attempt"] = None
     changes = diff(before, store.render(sub))
     if changes:
         emit(store, "customer.subscription.updated", sub, changes, created=now)
@@ -223,30 +235,43 @@ def start_subscription(
 
 
 def renew(store: Store, sub: JSON, when: int) -> None:
-    """The period ended: cancel if asked, else start the next period and bill it."""
+    """The period (or trial) ended: cancel if asked, apply the trial's end behaviour
+    when no card is on file, else start the next period and bill it."""
     if sub["cancel_at_period_end"] or (sub["cancel_at"] and sub["cancel_at"] <= when):
         end_subscription(store, sub, when)
+        return
+    if (
+        sub["status"] == "trialing"
+        and default_payment_method(store, sub["customer"], sub) is None
+        and end_trial_without_payment_method(store, sub, when)
+    ):
         return
     before = store.render(sub)
     lines: list[Line] = []
     for item in sub_items(store, sub):
         price = store.objects[item["price"]]
-        item["current_period_start"] = item["current_period_end"]
-        item["current_period_end"] = period_end(
-            item["current_period_start"], price, sub["billing_cycle_anchor"]
-        )
-        period = {
-            "start": item["current_period_start"],
-            "end": item["current_period_end"],
-        }
+        start = item["current_period_start"] = item["current_period_end"]
+        end = period_end(start, price, sub["billing_cycle_anchor"])
         amount = price_amount(store, price, item["quantity"])
+        if sub["cancel_at"] and sub["cancel_at"] < end:
+            # The last period stops at cancel_at and is billed for that part only.
+            amount = round(amount * (sub["cancel_at"] - start) / max(1, end - start))
+            end = sub["cancel_at"]
+        item["current_period_end"] = end
         text = f"{item['quantity']} x {price_name(store, price)}"
-        lines.append((item, amount, item["quantity"], period, text, False))
+        lines.append(
+            (item, amount, item["quantity"], {"start": start, "end": end}, text, False)
+        )
     lines += take_pending_prorations(store, sub)
     if sub["status"] == "trialing":
         sub["status"] = "active"
     invoice = new_invoice(store, sub, "subscription_cycle", lines, when)
-    if sub["status"] == "unpaid":
+    if sub["pause_collection"]:
+        # Collection is paused: the invoice is not charged and the status stays.
+        bill_paused_collection(
+            store, invoice, sub["pause_collection"]["behavior"], when
+        )
+    elif sub["status"] == "unpaid":
         # Stripe keeps invoicing an unpaid subscription but stops charging it.
         finalize(store, invoice, when)
         invoice["auto_advance"] = False
@@ -287,11 +312,18 @@ def apply_cancel_fields(store: Store, sub: JSON, params: JSON, now: int) -> None
         )
     if "cancel_at" in params:
         value = params["cancel_at"]
-        sub["cancel_at"] = (
-            as_int(value, "cancel_at") if value not in ("", None) else None
-        )
+        cancel_at = as_int(value, "cancel_at") if value not in ("", None) else None
+        if cancel_at is not None and cancel_at <= now:
+            raise invalid(
+                "Invalid timestamp: must be an integer Unix timestamp in the future.",
+                param="cancel_at",
+            )
+        sub["cancel_at"] = cancel_at
         sub["cancel_at_period_end"] = False
-        sub["canceled_at"] = now if sub["cancel_at"] else None
+        sub["canceled_at"] = now if cancel_at else None
+        sub["cancellation_details"]["reason"] = (
+            "cancellation_requested" if cancel_at else None
+        )
     details = params.get("cancellation_details")
     if isinstance(details, dict):
         for key in ("comment", "feedback"):
@@ -300,6 +332,23 @@ def apply_cancel_fields(store: Store, sub: JSON, params: JSON, now: int) -> None
 
 
 # -- the subscriptions API -------------------------------------------------------
+
+
+def trial_end_behavior_param(raw: Any, param: str = "trial_settings") -> str | None:
+    """`trial_settings[end_behavior][missing_payment_method]`, checked (or None)."""
+    settings = check_nested(raw, {"end_behavior"}, param)
+    if not settings:
+        return None
+    where = f"{param}[end_behavior]"
+    end = check_nested(settings.get("end_behavior"), {"missing_payment_method"}, where)
+    behavior = end.get("missing_payment_method")
+    if behavior not in TRIAL_END_BEHAVIORS:
+        raise invalid(
+            f"Invalid missing_payment_method: must be one of {', '.join(TRIAL_END_BEHAVIORS)}.",
+            param=f"{where}[missing_payment_method]",
+            code="parameter_invalid_string",
+        )
+    return behavior
 
 
 def _trial_end_param(params: JSON, now: int) -> int | None:
@@ -333,6 +382,7 @@ def create_subscription(store: Store, params: JSON) -> JSON:
         default_payment_method=pm,
         payment_behavior=behavior,
         description=params.get("description") or None,
+        trial_end_behavior=trial_end_behavior_param(params.get("trial_settings")),
     )
     if params.get("cancel_at_period_end") or params.get("cancel_at"):
         apply_cancel_fields(store, sub, params, now)
@@ -361,30 +411,40 @@ def cancel_subscription(store: Store, params: JSON, id: str) -> JSON:
 
 
 def list_subscriptions(store: Store, params: JSON) -> JSON:
+    """`GET /v1/subscriptions`: newest first; `status=all` includes ended ones.
+
+    Without a customer it walks the account's subscriptions in order and stops at
+    the end of the page, so paging through all of them (reconciliation) stays cheap.
+    """
     check_params(params, SUBSCRIPTION_LIST_FIELDS)
-    if params.get("customer"):
-        subs = store.where("subscription", "customer", params["customer"])
-    else:
-        subs = store.of_type("subscription")
     status = params.get("status")
+    if status not in (None, "", "all", "ended", *LIVE_STATUSES, *ENDED):
+        raise invalid(f"Invalid status: {status}", param="status")
+    checks: list[Callable[[JSON], bool]] = []
     if status in (None, ""):
-        subs = [s for s in subs if s["status"] not in ENDED]
+        checks.append(lambda s: s["status"] not in ENDED)
     elif status == "ended":
-        subs = [s for s in subs if s["status"] in ENDED]
+        checks.append(lambda s: s["status"] in ENDED)
     elif status != "all":
-        if status not in LIVE_STATUSES + ENDED:
-            raise invalid(f"Invalid status: {status}", param="status")
-        subs = [s for s in subs if s["status"] == status]
-    if params.get("test_clock"):
-        subs = [s for s in subs if s["test_clock"] == params["test_clock"]]
+        checks.append(lambda s: s["status"] == status)
+    for field in ("test_clock", "collection_method"):
+        if params.get(field):
+            value = params[field]
+            checks.append(lambda s, f=field, v=value: s[f] == v)
     if params.get("price"):
-        subs = [
-            s
-            for s in subs
-            if any(i["price"] == params["price"] for i in sub_items(store, s))
-        ]
+        price_id = params["price"]
+        checks.append(
+            lambda s: any(i["price"] == price_id for i in sub_items(store, s))
+        )
+
+    def keep(sub: JSON) -> bool:
+        return all(check(sub) for check in checks)
+
+    if not params.get("customer"):
+        return list_ordered(store, "subscription", "/v1/subscriptions", params, keep)
+    subs = store.where("subscription", "customer", params["customer"])
     matches = created_filter(params.get("created"))
-    subs = [s for s in subs if matches(s["created"])]
+    subs = [s for s in subs if keep(s) and matches(s["created"])]
     return list_response(store, "/v1/subscriptions", subs, params)
 
 

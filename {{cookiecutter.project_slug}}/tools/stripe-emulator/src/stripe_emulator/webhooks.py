@@ -1,6 +1,10 @@
 """Webhook endpoints, signing, the delivery queue with retries, and the sender thread.
 
-Every event is queued for each enabled endpoint that listens to its type. The HTTP
+Every event is queued for each enabled endpoint that listens to its type. An
+endpoint disabled with `POST /v1/webhook_endpoints/{id}` (`disabled=true`) gets no
+deliveries of the events created meanwhile (they stay listed by `GET /v1/events`),
+and re-enabling it does not replay them, as with Stripe; deliveries queued before it
+was disabled wait, and resume when it is enabled again. The HTTP
 door's `WebhookSender` POSTs due deliveries; the pytest fixture sends them through
 Django's test client instead. Either way each attempt is recorded with
 `record_attempt()`, which schedules the retries.
@@ -127,6 +131,8 @@ def update_webhook_endpoint(store: Store, params: JSON, id: str) -> JSON:
     if "disabled" in params:
         disabled = as_bool(params["disabled"], "disabled")
         endpoint["status"] = "disabled" if disabled else "enabled"
+        # Waiting deliveries to a re-enabled endpoint may be due: wake the sender.
+        store.deliveries_changed.set()
     return store.render(endpoint)
 
 
@@ -190,15 +196,22 @@ def due_deliveries(
     return [
         clone(d)
         for d in (store.deliveries[i] for i in store.delivery_order)
-        if d["status"] == "pending" and (include_waiting or d["next_attempt_at"] <= now)
+        if _sendable(store, d) and (include_waiting or d["next_attempt_at"] <= now)
     ]
 
 
+def _sendable(store: Store, delivery: JSON) -> bool:
+    """Pending, and not to an endpoint that is disabled for now."""
+    if delivery["status"] != "pending":
+        return False
+    endpoint = store.find(delivery["endpoint"])
+    return endpoint is None or endpoint["status"] == "enabled"
+
+
 def next_delivery_time(store: Store) -> float | None:
+    """When the next pending delivery is due, if any."""
     times = [
-        d["next_attempt_at"]
-        for d in store.deliveries.values()
-        if d["status"] == "pending"
+        d["next_attempt_at"] for d in store.deliveries.values() if _sendable(store, d)
     ]
     return min(times) if times else None
 
