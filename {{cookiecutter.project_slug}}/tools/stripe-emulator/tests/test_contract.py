@@ -74,6 +74,35 @@ def served():
         "GET",
         f"/v1/payment_intents/{out['invoice_payment']['payment']['payment_intent']}",
     )
+    out["charge"] = api.ok(
+        "GET", f"/v1/charges/{out['payment_intent']['latest_charge']}"
+    )
+    out["refund"] = api.ok(
+        "POST", "/v1/refunds", f"charge={out['charge']['id']}&amount=100"
+    )
+    coupon = api.ok("POST", "/v1/coupons", "percent_off=20&duration=forever&name=Pal")
+    out["coupon"] = api.ok("GET", f"/v1/coupons/{coupon['id']}")
+    out["promotion_code"] = api.ok(
+        "POST",
+        "/v1/promotion_codes",
+        f"promotion[type]=coupon&promotion[coupon]={coupon['id']}&code=PAL",
+    )
+    discounted = api.ok(
+        "POST",
+        f"/v1/subscriptions/{sub['id']}",
+        f"discounts[0][coupon]={coupon['id']}",
+        query="expand[]=discounts",
+    )
+    out["discount"] = discounted["discounts"][0]
+    out["deleted_discount"] = api.ok(
+        "DELETE", f"/v1/subscriptions/{sub['id']}/discount"
+    )
+    out["deleted_coupon"] = api.ok("DELETE", f"/v1/coupons/{coupon['id']}")
+    out["customer_balance_transaction"] = api.ok(
+        "POST",
+        f"/v1/customers/{customer['id']}/balance_transactions",
+        "amount=-500&currency=usd&description=Goodwill",
+    )
     out["billing_portal.session"] = api.ok(
         "POST", "/v1/billing_portal/sessions", f"customer={customer['id']}"
     )

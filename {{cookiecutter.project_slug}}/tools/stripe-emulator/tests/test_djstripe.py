@@ -202,3 +202,68 @@ def test_every_event_of_the_unhappy_paths_is_accepted_by_djstripe(stripe_emulato
         "behavior": "mark_uncollectible",
         "resumes_at": None,
     }
+
+
+def test_every_event_of_the_money_paths_is_accepted_by_djstripe(stripe_emulator):
+    """Coupons, promotion codes, discounted renewals, one-off Checkout payments,
+    refunds and balance credits: every event goes through dj-stripe's webhook view,
+    which fetches each object again (with its expansions) and mirrors it."""
+    endpoint = create_endpoint_as_the_admin_does()
+    product = stripe.Product.create(name="Studio")
+    monthly = stripe.Price.create(
+        product=product.id,
+        currency="usd",
+        unit_amount=900,
+        recurring={"interval": "month"},
+    )
+    ebook = stripe.Price.create(product=product.id, currency="usd", unit_amount=2500)
+    coupon = stripe.Coupon.create(
+        percent_off=50, duration="repeating", duration_in_months=2
+    )
+    promo = stripe.PromotionCode.create(
+        promotion={"type": "coupon", "coupon": coupon.id}, code="HALF"
+    )
+    clock = stripe_emulator.create_test_clock()
+    customer = stripe.Customer.create(email="money@example.com", test_clock=clock)
+    session = stripe.checkout.Session.create(
+        mode="subscription",
+        customer=customer.id,
+        line_items=[{"price": monthly.id, "quantity": 1}],
+        success_url="https://site.example.com/ok",
+        allow_promotion_codes=True,
+    )
+    stripe_emulator.complete_checkout(session.id, promotion_code="half")
+    stripe.Customer.create_balance_transaction(customer.id, amount=-300, currency="usd")
+    stripe_emulator.advance_clock(clock, days=65)
+    purchase = stripe.checkout.Session.create(
+        mode="payment",
+        customer=customer.id,
+        line_items=[{"price": ebook.id, "quantity": 1}],
+        success_url="https://site.example.com/ok",
+        invoice_creation={"enabled": True},
+    )
+    stripe_emulator.complete_checkout(purchase.id)
+    intent = stripe.checkout.Session.retrieve(purchase.id).payment_intent
+    stripe.Refund.create(payment_intent=intent, amount=500)
+    stripe.PromotionCode.modify(promo.id, active=False)
+
+    attempts = stripe_emulator.deliver_webhooks()
+
+    types = {a["type"] for a in attempts}
+    assert {
+        "coupon.created",
+        "promotion_code.created",
+        "promotion_code.updated",
+        "customer.discount.created",
+        "customer.discount.deleted",
+        "charge.succeeded",
+        "charge.refunded",
+        "refund.created",
+    } <= types
+    assert {a["status_code"] for a in attempts} == {200}
+    assert endpoint.webhookeventtrigger_set.filter(valid=True).count() == len(attempts)
+    charge = djstripe_models.Charge.objects.get(payment_intent__id=intent)
+    assert charge.stripe_data["amount_refunded"] == 500
+    assert djstripe_models.Coupon.objects.get(id=coupon.id).times_redeemed == 1
+    first = djstripe_models.Invoice.objects.order_by("created").first()
+    assert first.stripe_data["total"] == 450

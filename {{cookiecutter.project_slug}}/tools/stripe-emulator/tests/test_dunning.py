@@ -62,6 +62,7 @@ def test_a_declined_renewal_goes_past_due_with_its_events(
         "invoice.created",
         "invoice.finalized",
         "payment_intent.created",
+        "charge.failed",
         "payment_intent.payment_failed",
         "invoice.payment_failed",
         "invoice.updated",
@@ -153,6 +154,7 @@ def test_a_new_default_card_is_charged_at_the_next_retry(
     stripe_emulator.advance_clock(clock, to=RENEWAL + 3 * DAY)
 
     assert types_since(stripe_emulator, mark) == [
+        "charge.succeeded",
         "payment_intent.succeeded",
         "invoice.paid",
         "invoice.payment_succeeded",
@@ -252,6 +254,7 @@ def test_the_portal_card_update_pays_what_is_owed(stripe_emulator, past_due):
     assert types_since(stripe_emulator, mark) == [
         "payment_method.attached",
         "customer.updated",
+        "charge.succeeded",
         "payment_intent.succeeded",
         "invoice.paid",
         "invoice.payment_succeeded",

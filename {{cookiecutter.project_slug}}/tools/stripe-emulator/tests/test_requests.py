@@ -63,7 +63,7 @@ def test_unknown_id_is_resource_missing(api):
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/v1/charges"), ("DELETE", "/v1/account")]
+    ("method", "path"), [("GET", "/v1/disputes"), ("DELETE", "/v1/account")]
 )
 def test_unknown_routes_and_methods_get_stripe_errors(api, method, path):
     status, body = api(method, path)

@@ -22,6 +22,7 @@ PAID = [
     "invoice.created",
     "invoice.finalized",
     "payment_intent.created",
+    "charge.succeeded",
     "payment_intent.succeeded",
     "invoice.paid",
     "invoice.payment_succeeded",

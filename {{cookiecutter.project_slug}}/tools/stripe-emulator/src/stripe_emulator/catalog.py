@@ -1,9 +1,10 @@
 """The catalogue: products and prices, and what a quantity of a price costs."""
 
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import shapes
+from . import amounts, shapes
 from .errors import StripeError, invalid
 from .events import diff, emit
 from .listing import list_response
@@ -12,6 +13,7 @@ from .params import (
     as_bool,
     as_int,
     as_list,
+    check_nested,
     check_params,
     clone,
     created_filter,
@@ -204,28 +206,78 @@ def list_product_features(store: Store, params: JSON, id: str) -> JSON:
 # -- prices ----------------------------------------------------------------------
 
 
+def _tier_amount(tier: JSON, field: str, index: int) -> tuple[int | None, str]:
+    """A tier's `unit_amount` or `flat_amount` (or its `*_decimal`): (integer, text)."""
+    param = f"tiers[{index}][{field}]"
+    if tier.get(f"{field}_decimal") not in (None, ""):
+        exact = _decimal(tier[f"{field}_decimal"], f"{param}_decimal")
+        whole = int(exact) if exact == int(exact) else None
+        return whole, _decimal_text(exact)
+    amount = as_int(tier.get(field, 0) or 0, param, 0)
+    return amount, str(amount)
+
+
 def _tiers(raw: Any, mode: Any) -> list[JSON]:
-    tiers = []
+    if mode not in ("graduated", "volume"):
+        raise invalid("tiers_mode must be graduated or volume.", param="tiers_mode")
+    tiers: list[JSON] = []
     for index, tier in enumerate(as_list(raw, "tiers")):
         if not isinstance(tier, dict) or "up_to" not in tier:
             raise invalid("Each tier needs up_to.", param=f"tiers[{index}][up_to]")
-        up_to = None if tier["up_to"] == "inf" else as_int(tier["up_to"], "up_to", 1)
-        unit = as_int(tier.get("unit_amount", 0), f"tiers[{index}][unit_amount]", 0)
-        flat = as_int(tier.get("flat_amount", 0), f"tiers[{index}][flat_amount]", 0)
+        if tiers and tiers[-1]["up_to"] is None:
+            raise invalid("Only the last tier may have up_to=inf.", param="tiers")
+        up_to = None
+        if tier["up_to"] != "inf":
+            up_to = as_int(tier["up_to"], f"tiers[{index}][up_to]", 1)
+            if tiers and up_to <= tiers[-1]["up_to"]:
+                raise invalid(
+                    "Tiers must be in ascending order of up_to.",
+                    param=f"tiers[{index}][up_to]",
+                )
+        unit, unit_text = _tier_amount(tier, "unit_amount", index)
+        flat, flat_text = _tier_amount(tier, "flat_amount", index)
         tiers.append(
             {
                 "up_to": up_to,
                 "unit_amount": unit,
-                "unit_amount_decimal": str(unit),
+                "unit_amount_decimal": unit_text,
                 "flat_amount": flat,
-                "flat_amount_decimal": str(flat),
+                "flat_amount_decimal": flat_text,
             }
         )
     if not tiers or tiers[-1]["up_to"] is not None:
         raise invalid("The last tier must have up_to=inf.", param="tiers")
-    if mode not in ("graduated", "volume"):
-        raise invalid("tiers_mode must be graduated or volume.", param="tiers_mode")
     return tiers
+
+
+def _decimal(value: Any, param: str) -> Decimal:
+    try:
+        exact = Decimal(str(value))
+    except InvalidOperation:
+        exact = Decimal(-1)
+    if not exact.is_finite() or exact < 0:
+        raise invalid(
+            f"Invalid decimal: {value}", param=param, code="parameter_invalid_decimal"
+        )
+    return exact
+
+
+def _decimal_text(exact: Decimal) -> str:
+    """Stripe's text for a decimal amount: no exponent, no trailing zeros."""
+    text = format(exact, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _transform_quantity(raw: Any) -> JSON:
+    fields = check_nested(raw, {"divide_by", "round"}, "transform_quantity")
+    divide_by = as_int(fields.get("divide_by"), "transform_quantity[divide_by]", 1)
+    if fields.get("round") not in ("up", "down"):
+        raise invalid(
+            "transform_quantity[round] must be up or down.",
+            param="transform_quantity[round]",
+            code="parameter_invalid_string",
+        )
+    return {"divide_by": divide_by, "round": fields["round"]}
 
 
 def _price_product(store: Store, params: JSON) -> str:
@@ -294,6 +346,11 @@ def new_price(store: Store, params: JSON) -> JSON:
     price["currency"] = currency
     scheme = params.get("billing_scheme", "per_unit")
     if scheme == "tiered":
+        if params.get("transform_quantity"):
+            raise invalid(
+                "transform_quantity cannot be used with billing_scheme=tiered.",
+                param="transform_quantity",
+            )
         mode = params.get("tiers_mode")
         store.private(price["id"])["tiers"] = _tiers(params.get("tiers"), mode)
         price["billing_scheme"] = "tiered"
@@ -301,20 +358,23 @@ def new_price(store: Store, params: JSON) -> JSON:
     elif scheme == "per_unit":
         if "unit_amount" in params:
             amount = as_int(params["unit_amount"], "unit_amount", minimum=0)
+            price["unit_amount"] = amount
+            price["unit_amount_decimal"] = str(amount)
         elif "unit_amount_decimal" in params:
-            amount = as_int(
-                str(params["unit_amount_decimal"]).split(".")[0],
-                "unit_amount_decimal",
-                minimum=0,
-            )
+            exact = _decimal(params["unit_amount_decimal"], "unit_amount_decimal")
+            # A fraction of the minor unit has no integer form: unit_amount is null.
+            price["unit_amount"] = int(exact) if exact == int(exact) else None
+            price["unit_amount_decimal"] = _decimal_text(exact)
         else:
             raise invalid(
                 "Missing required param: unit_amount.",
                 param="unit_amount",
                 code="parameter_missing",
             )
-        price["unit_amount"] = amount
-        price["unit_amount_decimal"] = str(params.get("unit_amount_decimal", amount))
+        if params.get("transform_quantity"):
+            price["transform_quantity"] = _transform_quantity(
+                params["transform_quantity"]
+            )
     else:
         raise invalid(f"Invalid billing_scheme: {scheme}", param="billing_scheme")
     if params.get("recurring"):
@@ -436,6 +496,20 @@ def recurring_price(store: Store, price_id: str, param: str) -> JSON:
     return price
 
 
+def one_time_price(store: Store, price_id: str, param: str) -> JSON:
+    """An active one-time price (Checkout in payment mode), or Stripe's 400."""
+    price = store.fetch("price", price_id, param)
+    if not price["active"]:
+        raise invalid(f"The price specified is inactive: {price_id}", param=param)
+    if price["type"] != "one_time":
+        raise invalid(
+            "You specified `payment` mode but passed a recurring price. Either switch"
+            " to `subscription` mode or use only one-time prices.",
+            param=param,
+        )
+    return price
+
+
 def price_name(store: Store, price: JSON) -> str:
     """The price's product name (what invoice lines and pages show)."""
     product = store.find(price["product"])
@@ -453,20 +527,5 @@ def same_interval(old: JSON, new: JSON) -> bool:
 
 def price_amount(store: Store, price: JSON, quantity: int) -> int:
     """What `quantity` units of `price` cost for one period, in minor units."""
-    if price["billing_scheme"] == "per_unit":
-        return (price["unit_amount"] or 0) * quantity
-    tiers = store.private(price["id"])["tiers"]
-    if price["tiers_mode"] == "volume":
-        for tier in tiers:
-            if tier["up_to"] is None or quantity <= tier["up_to"]:
-                return tier["unit_amount"] * quantity + tier["flat_amount"]
-    total, lower = 0, 0
-    for tier in tiers:
-        upper = tier["up_to"] if tier["up_to"] is not None else max(quantity, lower)
-        units = max(0, min(quantity, upper) - lower)
-        if units:
-            total += tier["unit_amount"] * units + tier["flat_amount"]
-        lower = upper
-        if quantity <= upper:
-            break
-    return total
+    tiers = store.private(price["id"]).get("tiers") if price["tiers_mode"] else None
+    return amounts.price_amount(price, tiers, quantity)

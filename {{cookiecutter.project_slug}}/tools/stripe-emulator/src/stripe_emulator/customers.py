@@ -7,12 +7,12 @@ but declines every later charge (dunning tests switch it with `set_card`).
 
 import re
 
-from . import shapes
+from . import balances, shapes
 from .errors import StripeError, card_declined, invalid, missing
 from .events import diff, emit
 from .lifecycle import ENDED, end_subscription
 from .listing import list_response, simple_list
-from .params import LIST_PARAMS, as_int, as_list, check_params, clone, merge_metadata
+from .params import LIST_PARAMS, as_list, check_params, clone, merge_metadata
 from .shapes import JSON
 from .store import Store
 
@@ -78,7 +78,9 @@ def card_for(card: str) -> tuple[str, str, str]:
 # -- customers -------------------------------------------------------------------
 
 
-def _apply_customer_fields(store: Store, customer: JSON, params: JSON) -> None:
+def _apply_customer_fields(
+    store: Store, customer: JSON, params: JSON, creating: bool = False
+) -> None:
     for field in ("email", "name", "description", "phone"):
         if field in params:
             customer[field] = params[field] or None
@@ -98,7 +100,9 @@ def _apply_customer_fields(store: Store, customer: JSON, params: JSON) -> None:
     if "tax_exempt" in params:
         customer["tax_exempt"] = params["tax_exempt"] or "none"
     if "balance" in params:
-        customer["balance"] = as_int(params["balance"], "balance")
+        # The balance is a ledger: the change is recorded as an entry.
+        kind = "initial" if creating else "adjustment"
+        balances.set_balance(store, customer, params["balance"], kind)
     settings = params.get("invoice_settings")
     if isinstance(settings, dict) and "default_payment_method" in settings:
         pm_id = settings["default_payment_method"]
@@ -129,7 +133,7 @@ def create_customer(store: Store, params: JSON) -> JSON:
     settings = params.get("invoice_settings") or {}
     rest = {k: v for k, v in params.items() if k != "invoice_settings"}
     try:
-        _apply_customer_fields(store, customer, rest)
+        _apply_customer_fields(store, customer, rest, creating=True)
         pm = None
         if params.get("payment_method"):
             pm = attach_card(
@@ -138,6 +142,11 @@ def create_customer(store: Store, params: JSON) -> JSON:
         if isinstance(settings, dict) and settings.get("default_payment_method"):
             _apply_customer_fields(store, customer, {"invoice_settings": settings})
     except StripeError:
+        # Refused: nothing of the new customer stays (its opening balance entry).
+        for entry in store.where(
+            "customer_balance_transaction", "customer", customer["id"]
+        ):
+            store.remove(entry["id"])
         store.remove(customer["id"])
         raise
     emit(store, "customer.created", customer)

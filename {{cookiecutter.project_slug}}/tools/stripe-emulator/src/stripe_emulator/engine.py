@@ -18,8 +18,10 @@ from typing import Any
 
 from . import (
     checkout,
+    checkout_money,
     clocks,
     customers,
+    documents,
     invoices,
     listing,
     portal,
@@ -148,15 +150,29 @@ class Engine:
     # -- what the hosted pages and test helpers do -------------------------------
 
     def complete_checkout(
-        self, session_id: str, card: str | None = "success", email: str | None = None
+        self,
+        session_id: str,
+        card: str | None = "success",
+        email: str | None = None,
+        promotion_code: str | None = None,
     ) -> str:
         """Pay a Checkout Session as the hosted page does; returns the success URL.
 
         A declined card raises StripeError (402, card_declined) and creates nothing;
-        `card=None` starts a trial without a card where the session allows it.
+        `card=None` starts a trial without a card where the session allows it;
+        `promotion_code` is typed into the page first (a refused one raises 400).
         """
         with self.store.changing():
-            return checkout.complete_checkout(self.store, session_id, card, email)
+            return checkout.complete_checkout(
+                self.store, session_id, card, email, promotion_code
+            )
+
+    def apply_promotion_code(self, session_id: str, code: str | None) -> JSON:
+        """The hosted Checkout page's promotion code field: apply `code` (or remove
+        the discount when empty); returns the session. Refused: StripeError (400)."""
+        with self.store.changing():
+            session = checkout_money.apply_promotion_code(self.store, session_id, code)
+            return self.store.render(session)
 
     def portal_action(
         self,
@@ -180,6 +196,16 @@ class Engine:
         is saved to the customer but does not become the default); returns it."""
         with self.store.changing():
             return invoices.pay_with_card(self.store, invoice_id, card)
+
+    def invoice_view(self, invoice_id: str) -> JSON | None:
+        """What the hosted invoice page shows (see `documents.invoice_view`)."""
+        with self.lock:
+            return documents.invoice_view(self.store, invoice_id)
+
+    def receipt_view(self, charge_id: str) -> JSON | None:
+        """What a charge's receipt page shows (see `documents.receipt_view`)."""
+        with self.lock:
+            return documents.receipt_view(self.store, charge_id)
 
     def portal_view(self, session_id: str) -> JSON:
         """What the hosted portal page shows for a session (see `portal.page_view`)."""

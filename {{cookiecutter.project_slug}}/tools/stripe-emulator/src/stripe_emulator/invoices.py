@@ -10,7 +10,7 @@ previous attempt as in Stripe's custom retry schedule; after the last one,
 `final_payment_failure` says what becomes of the subscription.
 """
 
-from . import billing_shapes
+from . import balances, billing_shapes, discounts
 from .customers import attach_card, default_payment_method
 from .errors import StripeError, invalid
 from .events import diff, emit
@@ -22,14 +22,6 @@ from .shapes import JSON
 from .store import Store
 
 DAY = 86400
-TOTAL_FIELDS = (
-    "amount_due",
-    "amount_remaining",
-    "subtotal",
-    "subtotal_excluding_tax",
-    "total",
-    "total_excluding_tax",
-)
 PAY_FIELDS = {
     "payment_method",
     "off_session",
@@ -45,17 +37,22 @@ OWING = ("past_due", "unpaid")
 Line = tuple[JSON, int, int, dict[str, int], str, bool]
 
 
+def draft_invoice(store: Store, customer: JSON, when: int) -> JSON:
+    """An empty draft invoice for the customer (not stored yet); it takes the
+    customer's next invoice number when finalized."""
+    number = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
+    customer["next_invoice_sequence"] += 1
+    invoice = billing_shapes.invoice(store.new_id("invoice"), when, customer, number)
+    invoice["number"] = None
+    store.private(invoice["id"])["number"] = number
+    return invoice
+
+
 def new_invoice(
     store: Store, sub: JSON, reason: str, lines: list[Line], when: int
 ) -> JSON:
     """A draft invoice for `sub` with these lines; it becomes the latest invoice."""
-    customer = store.objects[sub["customer"]]
-    number = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
-    customer["next_invoice_sequence"] += 1
-    invoice = billing_shapes.invoice(store.new_id("invoice"), when, customer, number)
-    # A draft has no number yet; it gets this one when finalized.
-    invoice["number"] = None
-    store.private(invoice["id"])["number"] = number
+    invoice = draft_invoice(store, store.objects[sub["customer"]], when)
     invoice["billing_reason"] = reason
     invoice["subscription"] = sub["id"]
     invoice["parent"] = {
@@ -80,29 +77,42 @@ def new_invoice(
         line["parent"]["subscription_item_details"]["proration"] = proration
         data.append(line)
     invoice["lines"]["data"] = data
-    total = sum(line["amount"] for line in data)
-    for field in TOTAL_FIELDS:
-        invoice[field] = total
-    if total < 0:
-        # A credit larger than the charges: nothing is due (the emulator does not
-        # carry the rest to the customer's balance as Stripe does).
-        invoice["amount_due"] = invoice["amount_remaining"] = 0
+    invoice["currency"] = sub["currency"]
+    for line in data:
+        line["currency"] = sub["currency"]
+    set_totals(store, invoice, discounts.active_discounts(store, sub, when))
     if data:
         invoice["period_start"] = min(line["period"]["start"] for line in data)
         invoice["period_end"] = max(line["period"]["end"] for line in data)
     store.save(invoice)
     sub["latest_invoice"] = invoice["id"]
     emit(store, "invoice.created", invoice, created=when)
+    discounts.use_up_once(store, invoice)
     return invoice
 
 
-def finalize(store: Store, invoice: JSON, when: int) -> None:
-    """Draft to open: the invoice gets its number and hosted page."""
+def set_totals(store: Store, invoice: JSON, applied: list[JSON]) -> None:
+    """Discount the invoice's lines, then its subtotal, total and (with the
+    customer's balance as it is now) amount due."""
+    taken = discounts.discount_invoice(store, invoice, applied)
+    subtotal = sum(line["amount"] for line in invoice["lines"]["data"])
+    invoice["subtotal"] = invoice["subtotal_excluding_tax"] = subtotal
+    invoice["total"] = invoice["total_excluding_tax"] = subtotal - taken
+    balances.preview(store, invoice)
+
+
+def finalize(store: Store, invoice: JSON, when: int, use_balance: bool = True) -> None:
+    """Draft to open: the customer's balance is applied (unless not `use_balance`:
+    an invoice already paid), and the invoice gets its number, hosted page and
+    PDF."""
+    if use_balance:
+        balances.apply_to_invoice(store, invoice, when)
     invoice["status"] = "open"
     invoice["number"] = store.private(invoice["id"])["number"]
     invoice["effective_at"] = when
     invoice["status_transitions"]["finalized_at"] = when
     invoice["hosted_invoice_url"] = f"{store.public_url}/invoice/{invoice['id']}"
+    invoice["invoice_pdf"] = f"{invoice['hosted_invoice_url']}/pdf"
     emit(store, "invoice.finalized", invoice, created=when)
 
 
@@ -181,6 +191,7 @@ def _void(store: Store, invoice: JSON, when: int) -> None:
     invoice["auto_advance"] = False
     emit(store, "invoice.voided", invoice, created=when)
     cancel_payment(store, invoice, "void_invoice", when)
+    balances.give_back(store, invoice, when)
 
 
 def _mark_uncollectible(store: Store, invoice: JSON, when: int) -> None:

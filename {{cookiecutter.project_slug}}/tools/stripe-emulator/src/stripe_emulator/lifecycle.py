@@ -7,6 +7,7 @@ These transitions live apart because customers, invoices (dunning), subscription
 and the scheduler all use them, and none of them should import the others.
 """
 
+from . import balances
 from .events import diff, emit
 from .shapes import JSON
 from .store import Store
@@ -44,6 +45,7 @@ def expire_incomplete(store: Store, sub: JSON, when: int) -> None:
             invoice["status_transitions"]["voided_at"] = when
             invoice["next_payment_attempt"] = None
             emit(store, "invoice.voided", invoice, created=when)
+            balances.give_back(store, invoice, when)
     emit(store, "customer.subscription.deleted", sub, created=when)
 
 

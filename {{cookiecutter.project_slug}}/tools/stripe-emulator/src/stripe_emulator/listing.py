@@ -208,16 +208,25 @@ def _expand_node(store: Store, node: Any, parts: list[str], path: str) -> None:
         raise invalid(f"This property cannot be expanded ({head}).", param="expand")
     value = node[head]
     if isinstance(value, str):
-        target = store.find(value)
-        if target is None:
-            raise invalid(f"This property cannot be expanded ({head}).", param="expand")
-        node[head] = store.render(target)
+        node[head] = _expanded(store, value, head)
+    elif isinstance(value, list) and any(isinstance(v, str) for v in value):
+        # A list of ids (an invoice's or subscription's `discounts`).
+        node[head] = [
+            _expanded(store, v, head) if isinstance(v, str) else v for v in value
+        ]
     _expand_node(store, node[head], rest, path)
+
+
+def _expanded(store: Store, object_id: str, head: str) -> JSON:
+    target = store.find(object_id)
+    if target is None:
+        raise invalid(f"This property cannot be expanded ({head}).", param="expand")
+    return store.render(target)
 
 
 def _expand_extra(store: Store, node: JSON, field: str) -> Any:
     """Fields Stripe includes only when expanded (line items, price tiers, an
-    invoice's payments)."""
+    invoice's payments, Checkout's discount breakdown, a coupon's products)."""
     kind = node.get("object")
     if kind == "checkout.session" and field == "line_items":
         items = store.private(node["id"]).get("line_items", [])
@@ -249,9 +258,22 @@ def _expand_extra(store: Store, node: JSON, field: str) -> Any:
         }
     if kind == "customer" and field in ("sources", "tax_ids"):
         return shapes.empty_list(f"/v1/customers/{node['id']}/{field}")
-    if field == "breakdown" and "amount_discount" in node:
-        # Checkout's total_details.breakdown (dj-stripe expands it).
+    if kind == "checkout.session" and field == "total_details":
+        # Its `breakdown` is shown only when expanded (dj-stripe expands it).
+        found = _with_discounts(store, store.private(node["id"]).get("breakdown", []))
+        return dict(node["total_details"], breakdown={"discounts": found, "taxes": []})
+    if field == "breakdown" and "amount_discount" in node and "breakdown" not in node:
         return {"discounts": [], "taxes": []}
     if kind == "item" and field == "discounts":
-        return []
+        return _with_discounts(store, store.private(node["id"]).get("discounts", []))
+    if kind == "coupon" and field == "applies_to":
+        return clone(store.private(node["id"]).get("applies_to"))
     return NOT_EXPANDABLE
+
+
+def _with_discounts(store: Store, amounts: list[JSON]) -> list[JSON]:
+    """[{amount, discount id}] with each discount object in place of its id."""
+    return [
+        {"amount": a["amount"], "discount": store.render(store.objects[a["discount"]])}
+        for a in amounts
+    ]

@@ -1,4 +1,5 @@
-"""The hosted Checkout, billing portal and invoice pages: plain, self-contained HTML.
+"""The hosted Checkout, billing portal, invoice and receipt pages: plain,
+self-contained HTML.
 
 The portal page shows only the controls the session's configuration allows (the
 engine refuses the others anyway).
@@ -45,6 +46,8 @@ def date(timestamp: int | None) -> str:
 
 
 def interval(price: JSON) -> str:
+    if price.get("type") == "one_time":
+        return "one-time purchase"
     recurring = price.get("recurring") or {}
     count = recurring.get("interval_count", 1)
     unit = recurring.get("interval", "")
@@ -78,11 +81,19 @@ def checkout_page(
         f'<td class="amount">{money(item["amount_total"], item["currency"])}</td></tr>'
         for item in line_items
     )
+    currency = session["currency"]
+    discount = session["total_details"]["amount_discount"]
+    if discount:
+        rows += (
+            '<tr id="discount"><td>Discount</td>'
+            f'<td class="amount">-{money(discount, currency)}</td></tr>'
+        )
     rows += (
         '<tr class="total"><td>Due today</td>'
-        f'<td class="amount">{money(session["amount_total"], session["currency"])}</td></tr>'
+        f'<td class="amount" id="due">{money(session["amount_total"], currency)}</td></tr>'
     )
     error_html = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    promotion = _promotion_form(sid, session, bool(discount))
     email = session.get("customer_email") or ""
     email_field = (
         ""
@@ -103,8 +114,9 @@ def checkout_page(
             '<button type="submit" name="card" value="none" id="start-trial">'
             'Start trial</button><p class="muted">No card needed now.</p>'
         )
-    body = f"""<h1>Subscribe</h1>{error_html}
-<table>{rows}</table>
+    heading = "Pay" if session["mode"] == "payment" else "Subscribe"
+    body = f"""<h1>{heading}</h1>{error_html}
+<table>{rows}</table>{promotion}
 <form method="post" action="/checkout/{sid}/pay">{email_field}{trial}
 <label for="card_number">Card number</label>
 <input id="card_number" name="card_number" inputmode="numeric" autocomplete="off"
@@ -117,6 +129,27 @@ def checkout_page(
  class="secondary">Pay with 4000 0000 0000 0002 (declined)</button>
 </form>{cancel}"""
     return page("Checkout", body)
+
+
+def _promotion_form(session_id: str, session: JSON, applied: bool) -> str:
+    """The promotion code field, on sessions with `allow_promotion_codes`."""
+    if not session.get("allow_promotion_codes"):
+        return ""
+    action = f"/checkout/{session_id}/promotion_code"
+    remove = ""
+    if session.get("discounts"):
+        remove = (
+            '<button type="submit" name="code" value="" id="remove-code"'
+            ' class="secondary">Remove code</button>'
+        )
+    shown = "Code applied." if applied else ""
+    return (
+        f'<form method="post" action="{action}">'
+        '<label for="promotion_code">Promotion code</label>'
+        '<input id="promotion_code" name="code" autocomplete="off">'
+        f'<button type="submit" id="apply-code">Apply</button>{remove}</form>'
+        + (f'<p class="notice" role="status">{shown}</p>' if shown else "")
+    )
 
 
 def _form(action: str, button: str, css: str = "") -> str:
@@ -246,9 +279,15 @@ def portal_page(view: JSON, notice: str | None = None, error: str | None = None)
 
 
 def invoice_page(
-    invoice: JSON, notice: str | None = None, error: str | None = None
+    invoice: JSON,
+    notice: str | None = None,
+    error: str | None = None,
+    view: JSON | None = None,
 ) -> str:
-    """The hosted invoice page: the amount due and, while open, a way to pay it."""
+    """The hosted invoice page: its lines, discounts, the balance it used, its
+    totals and, while open, a way to pay it (`view` from `documents.invoice_view`)."""
+    view = view or {"discounts": [], "balance_used": 0, "receipts": []}
+    currency = invoice["currency"]
     number = escape(invoice["number"] or invoice["id"])
     message = ""
     if error:
@@ -260,19 +299,73 @@ def invoice_page(
         f'<td class="amount">{money(line["amount"], line["currency"])}</td></tr>'
         for line in invoice["lines"]["data"]
     )
-    rows += (
-        '<tr class="total"><td>Amount due</td><td class="amount">'
-        f"{money(invoice['amount_remaining'], invoice['currency'])}</td></tr>"
+    rows += f'<tr class="total"><td>Subtotal</td><td class="amount">{money(invoice["subtotal"], currency)}</td></tr>'
+    rows += "".join(
+        f'<tr class="discount"><td>{escape(label)}</td>'
+        f'<td class="amount">-{money(amount, currency)}</td></tr>'
+        for label, amount in view["discounts"]
     )
+    rows += f'<tr><td>Total</td><td class="amount">{money(invoice["total"], currency)}</td></tr>'
+    if view["balance_used"]:
+        rows += (
+            '<tr id="balance"><td>Applied balance</td>'
+            f'<td class="amount">{money(view["balance_used"], currency)}</td></tr>'
+        )
+    if invoice["status"] == "paid":
+        rows += f'<tr class="total"><td>Amount paid</td><td class="amount">{money(invoice["amount_paid"], currency)}</td></tr>'
+    else:
+        rows += f'<tr class="total"><td>Amount due</td><td class="amount">{money(invoice["amount_remaining"], currency)}</td></tr>'
     pay = ""
     if invoice["status"] == "open":
         pay = _card_form(f"/invoice/{escape(invoice['id'])}/pay", "Pay")
+    links = ""
+    if invoice.get("invoice_pdf"):
+        links += (
+            f'<a id="pdf" href="{escape(invoice["invoice_pdf"])}">Download PDF</a> '
+        )
+    links += " ".join(
+        f'<a class="receipt" href="{escape(url)}">Receipt</a>'
+        for url in view["receipts"]
+    )
     body = (
         f'<h1>Invoice {number}</h1><p class="muted">Status:'
         f' <span id="status">{escape(invoice["status"])}</span></p>{message}'
-        f"<table>{rows}</table>{pay}"
+        f"<table>{rows}</table>{pay}<p>{links}</p>"
     )
     return page(f"Invoice {number}", body)
+
+
+def receipt_page(view: JSON) -> str:
+    """A charge's receipt: what was paid, with which card, and what was refunded."""
+    charge = view["charge"]
+    currency = charge["currency"]
+    rows = (
+        f'<tr><td>Amount</td><td class="amount">{money(charge["amount"], currency)}</td></tr>'
+        f'<tr><td>Date</td><td class="amount">{date(charge["created"])}</td></tr>'
+        f'<tr><td>Payment method</td><td class="amount">{escape(view["card"])}</td></tr>'
+    )
+    if charge["description"]:
+        rows += f'<tr><td>Description</td><td class="amount">{escape(charge["description"])}</td></tr>'
+    if view["invoice"]:
+        invoice = view["invoice"]
+        rows += (
+            f'<tr><td>Invoice</td><td class="amount"><a href="{escape(invoice["hosted_invoice_url"] or "")}">'
+            f"{escape(invoice['number'] or invoice['id'])}</a></td></tr>"
+        )
+    rows += "".join(
+        f'<tr class="refund"><td>Refunded {date(r["created"])}</td>'
+        f'<td class="amount">-{money(r["amount"], currency)}</td></tr>'
+        for r in view["refunds"]
+    )
+    if charge["amount_refunded"]:
+        net = charge["amount"] - charge["amount_refunded"]
+        rows += f'<tr class="total"><td>Net</td><td class="amount">{money(net, currency)}</td></tr>'
+    status = "Refunded" if charge["refunded"] else charge["status"].capitalize()
+    body = (
+        f'<h1>Receipt</h1><p class="muted">Status: <span id="status">{escape(status)}</span>'
+        f"</p><table>{rows}</table>"
+    )
+    return page("Receipt", body)
 
 
 def not_found_page(what: str) -> str:

@@ -5,10 +5,12 @@ As in Stripe's current API, an invoice's payments are reached through its
 `expand[]=payments`), each naming a payment intent. One payment intent serves every
 attempt on an invoice; after a declined attempt its `last_payment_error` says why
 (`decline_code`, `message`), which is where a site reads the reason for a dunning
-notice. The emulator has no charge objects: `latest_charge` stays null.
+notice. Every attempt leaves a charge (see `charges.py`), the intent's
+`latest_charge`: a site refunds an invoice's payment through it.
 """
 
 from . import billing_shapes
+from .charges import record_charge
 from .customers import DECLINE_CODES, default_payment_method
 from .events import diff, emit
 from .listing import list_response, simple_list
@@ -64,6 +66,32 @@ def decline_error(pm: JSON) -> JSON:
     }
 
 
+def charge_intent(
+    store: Store, intent: JSON, pm: JSON, when: int, before: JSON | None = None
+) -> bool:
+    """Charge the intent's amount to `pm` now; returns whether it succeeded.
+
+    Either way a charge is recorded; a decline leaves the intent waiting for another
+    payment method, with the reason in `last_payment_error`. `before` is the intent
+    as the request found it (for the succeeded event's previous attributes).
+    """
+    before = before or clone(intent)
+    intent["payment_method"] = pm["id"]
+    if store.private(pm["id"]).get("behaviour", "success") != "success":
+        error = decline_error(pm)
+        failure = (error["decline_code"], error["message"])
+        error["charge"] = record_charge(store, intent, pm, when, failure)["id"]
+        intent.update(status="requires_payment_method", last_payment_error=error)
+        emit(store, "payment_intent.payment_failed", intent, created=when)
+        return False
+    record_charge(store, intent, pm, when)
+    intent.update(
+        status="succeeded", amount_received=intent["amount"], last_payment_error=None
+    )
+    emit(store, "payment_intent.succeeded", intent, diff(before, intent), created=when)
+    return True
+
+
 def attempt_payment(
     store: Store,
     invoice: JSON,
@@ -87,17 +115,8 @@ def attempt_payment(
     )
     if pm is None:
         return False
-    intent["payment_method"] = pm["id"]
-    if store.private(pm["id"]).get("behaviour", "success") != "success":
-        intent.update(
-            status="requires_payment_method", last_payment_error=decline_error(pm)
-        )
-        emit(store, "payment_intent.payment_failed", intent, created=when)
+    if not charge_intent(store, intent, pm, when, before):
         return False
-    intent.update(
-        status="succeeded", amount_received=intent["amount"], last_payment_error=None
-    )
-    emit(store, "payment_intent.succeeded", intent, diff(before, intent), created=when)
     for link in store.where("invoice_payment", "invoice", invoice["id"]):
         link.update(status="paid", amount_paid=intent["amount"])
         link["status_transitions"]["paid_at"] = when

@@ -12,6 +12,8 @@ talk to the emulator; everything is restored afterwards. It returns a `StripeEmu
   pay as the hosted page does; returns the success URL. "decline" raises
   `stripe_emulator.errors.StripeError` (402) and creates nothing. `card=None` starts
   a trial without a card (`payment_method_collection=if_required`).
+  `promotion_code="CODE"` types a promotion code into the page first (the session
+  needs `allow_promotion_codes=true`; a refused code raises `StripeError` (400)).
 - `.portal_action(portal_session_id, subscription_id, action, price=None, quantity=None,
   card=None)` with action "switch_price", "set_quantity", "cancel_at_period_end",
   "cancel_now", "resume" or "update_card" (a new default card, which pays what is
@@ -83,10 +85,16 @@ class StripeEmulator:
     # -- hosted pages ----------------------------------------------------------------
 
     def complete_checkout(
-        self, session_id: str, card: str | None = "success", email: str | None = None
+        self,
+        session_id: str,
+        card: str | None = "success",
+        email: str | None = None,
+        promotion_code: str | None = None,
     ) -> str:
         try:
-            return self.engine.complete_checkout(session_id, card=card, email=email)
+            return self.engine.complete_checkout(
+                session_id, card=card, email=email, promotion_code=promotion_code
+            )
         finally:
             self._maybe_deliver()
 

@@ -1,6 +1,7 @@
 """What happens as time passes: renewals and trial ends, trial-end warnings, dunning
-retries, expiry of unpaid first and resumption invoices, scheduled cancellations and
-the end of a `pause_collection`.
+retries, expiry of unpaid first and resumption invoices, scheduled cancellations,
+the end of a `pause_collection`, the end of repeating discounts and the expiry of
+open Checkout Sessions.
 
 Time moves for a test clock's customers when the clock is advanced, and for the
 other customers in real time (the HTTP door runs `run_due` every minute).
@@ -8,6 +9,8 @@ other customers in real time (the HTTP door runs `run_due` every minute).
 
 from collections.abc import Iterable
 
+from .checkout import expire_session
+from .discounts import run_out, subscription_discount_steps
 from .invoices import retry_invoice
 from .lifecycle import (
     ENDED,
@@ -53,10 +56,15 @@ def _subscription_steps(store: Store, sub: JSON) -> list[Step]:
     paused = sub["pause_collection"]
     if paused and paused["resumes_at"]:
         steps.append((paused["resumes_at"], 0, "resume_collection", sub["id"]))
+    # A discount that ends as a period does is gone before that renewal bills.
+    for end, discount_id in subscription_discount_steps(store, sub):
+        steps.append((end, 0, "end_discount", discount_id))
     return steps
 
 
-def _due_steps(store: Store, customer_ids: Iterable[str], until: int) -> list[Step]:
+def _due_steps(
+    store: Store, customer_ids: Iterable[str | None], until: int
+) -> list[Step]:
     """Every scheduled transition at or before `until`, for these customers."""
     steps: list[Step] = []
     for customer_id in customer_ids:
@@ -73,6 +81,11 @@ def _due_steps(store: Store, customer_ids: Iterable[str], until: int) -> list[St
             if store.private(invoice["id"]).get("resumes_subscription"):
                 expires = resumption_expires_at(invoice)
                 steps.append((expires, 3, "expire_resumption", invoice["id"]))
+        for session in store.where("checkout.session", "customer", customer_id):
+            if session["status"] == "open":
+                steps.append(
+                    (session["expires_at"], 5, "expire_checkout", session["id"])
+                )
     return sorted(step for step in steps if step[0] <= until)
 
 
@@ -91,10 +104,17 @@ def _apply_step(store: Store, kind: str, obj: JSON, when: int) -> None:
         resume_collection(store, obj, when)
     elif kind == "trial_will_end":
         warn_trial_end(store, obj, when)
+    elif kind == "end_discount":
+        run_out(store, obj, when)
+    elif kind == "expire_checkout":
+        expire_session(store, obj, when)
 
 
 def run_steps(
-    store: Store, customer_ids: set[str], target: int, clock: JSON | None = None
+    store: Store,
+    customer_ids: set[str | None],
+    target: int,
+    clock: JSON | None = None,
 ) -> int:
     """Apply, in time order, every transition due by `target`; returns how many.
 
@@ -118,5 +138,9 @@ def run_steps(
 
 def run_due(store: Store) -> int:
     """Run what is due in real time for customers without a test clock."""
-    ids = {c["id"] for c in store.where("customer", "test_clock", None)}
+    ids: set[str | None] = {
+        c["id"] for c in store.where("customer", "test_clock", None)
+    }
+    # Checkout Sessions without a customer yet expire in real time too.
+    ids.add(None)
     return run_steps(store, ids, int(store.clock()))

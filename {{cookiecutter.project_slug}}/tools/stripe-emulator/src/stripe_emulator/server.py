@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import pages
+from . import documents, pages
 from .encoding import parse_params
 from .engine import Engine, FaultTimeout
 from .errors import StripeError
@@ -87,8 +87,8 @@ class StateFile:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Routes /v1/ to the engine, /checkout/, /portal/ and /invoice/ to pages,
-    /_emulator/ to control."""
+    """Routes /v1/ to the engine, /checkout/, /portal/, /invoice/ and /receipt/ to
+    pages, /_emulator/ to control."""
 
     server_version = "StripeEmulator/1.0"
     protocol_version = "HTTP/1.1"
@@ -166,6 +166,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._portal(method, path, parts.query, body)
             elif path.startswith("/invoice/"):
                 self._invoice(method, path, parts.query, body)
+            elif path.startswith("/receipt/"):
+                self._receipt(method, path)
             elif path.startswith("/_emulator"):
                 self._control(method, path, parts.query, body)
             elif path == "/" and method == "GET":
@@ -202,6 +204,20 @@ class Handler(BaseHTTPRequestHandler):
         items = self.engine.expand(session, ["line_items"])["line_items"]["data"]
         if method == "GET" and len(segments) == 2:
             self._html(200, pages.checkout_page(session, items))
+            return
+        if method == "POST" and segments[2:] == ["promotion_code"]:
+            code = parse_params(body).get("code") or ""
+            try:
+                self.engine.apply_promotion_code(session["id"], code)
+            except StripeError as error:
+                session = self.engine.get("checkout.session", session["id"])
+                items = self.engine.expand(session, ["line_items"])["line_items"]
+                self._html(
+                    error.status,
+                    pages.checkout_page(session, items["data"], error.message),
+                )
+                return
+            self._redirect(f"/checkout/{session['id']}")
             return
         if method == "POST" and segments[2:] == ["pay"]:
             form = parse_params(body)
@@ -261,9 +277,17 @@ class Handler(BaseHTTPRequestHandler):
         if invoice is None:
             self._html(404, pages.not_found_page("No such invoice."))
             return
+        view = self.engine.invoice_view(invoice_id)
         if method == "GET" and len(segments) == 2:
             notice = parse_qs(query).get("done", [None])[0]
-            self._html(200, pages.invoice_page(invoice, notice=notice))
+            self._html(200, pages.invoice_page(invoice, notice=notice, view=view))
+            return
+        if method == "GET" and segments[2:] == ["pdf"] and view is not None:
+            if invoice["status"] == "draft":
+                self._html(404, pages.not_found_page("A draft invoice has no PDF."))
+                return
+            pdf = documents.invoice_pdf(view)
+            self._send(200, pdf, content_type="application/pdf")
             return
         if method == "POST" and segments[2:] == ["pay"]:
             form = parse_params(body)
@@ -272,13 +296,23 @@ class Handler(BaseHTTPRequestHandler):
                 self.engine.pay_invoice(invoice_id, card=card)
             except StripeError as error:
                 invoice = self.engine.get("invoice", invoice_id)
+                view = self.engine.invoice_view(invoice_id)
                 self._html(
-                    error.status, pages.invoice_page(invoice, error=error.message)
+                    error.status,
+                    pages.invoice_page(invoice, error=error.message, view=view),
                 )
                 return
             self._redirect(f"/invoice/{invoice_id}?done=Paid.")
             return
         self._html(404, pages.not_found_page("No such page."))
+
+    def _receipt(self, method: str, path: str) -> None:
+        segments = path.strip("/").split("/")
+        view = self.engine.receipt_view(segments[1] if len(segments) == 2 else "")
+        if method != "GET" or view is None:
+            self._html(404, pages.not_found_page("No such receipt."))
+            return
+        self._html(200, pages.receipt_page(view))
 
     def _control(self, method: str, path: str, query: str, body: bytes) -> None:
         """Control routes for tests and scripts (no API key: the emulator is local)."""
@@ -325,6 +359,7 @@ class Handler(BaseHTTPRequestHandler):
                 segments[1],
                 card=params.get("card", "success"),
                 email=params.get("email"),
+                promotion_code=params.get("promotion_code"),
             )
             self._json(200, {"redirect": url})
         elif segments == ["settings"]:

@@ -46,6 +46,11 @@ PREFIXES = {
     "test_helpers.test_clock": "clock",
     "payment_intent": "pi",
     "invoice_payment": "inpay",
+    "promotion_code": "promo",
+    "discount": "di",
+    "charge": "ch",
+    "refund": "re",
+    "customer_balance_transaction": "cbtxn",
 }
 # The fields each type is indexed by (see `where()`).
 INDEXED_FIELDS = {
@@ -57,6 +62,11 @@ INDEXED_FIELDS = {
     "customer": ("test_clock",),
     "price": ("product",),
     "invoice_payment": ("invoice",),
+    "payment_intent": ("customer",),
+    "charge": ("customer", "payment_intent"),
+    "refund": ("charge",),
+    "customer_balance_transaction": ("customer",),
+    "discount": ("subscription",),
 }
 # A place in a type's sorted order: (created, creation sequence, id).
 OrderKey = tuple[int, int, str]

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import billing_shapes
 from .catalog import price_amount, price_name, recurring_price, same_interval
+from .discounts import discount_specs, set_subscription_discounts
 from .errors import invalid
 from .events import diff, emit
 from .invoices import Line, collect, new_invoice
@@ -39,6 +40,7 @@ SUBSCRIPTION_UPDATE_FIELDS = {
     "cancellation_details",
     "default_payment_method",
     "description",
+    "discounts",
     "items",
     "metadata",
     "off_session",
@@ -226,6 +228,25 @@ def _apply_trial_end(store: Store, sub: JSON, params: JSON, now: int) -> None:
         item["current_period_end"] = trial_end
 
 
+def _apply_discounts(store: Store, sub: JSON, raw: Any, now: int) -> None:
+    """`discounts=[...]` replaces the subscription's discounts (`""` removes them);
+    a promotion code's minimum amount is met by one period of the current items."""
+    period = sum(
+        price_amount(store, store.objects[i["price"]], i["quantity"])
+        for i in sub_items(store, sub)
+    )
+    specs = discount_specs(
+        store,
+        raw,
+        "discounts",
+        sub["customer"],
+        (period, sub["currency"]),
+        now,
+        keep=tuple(sub["discounts"]),
+    )
+    set_subscription_discounts(store, sub, specs, now)
+
+
 def update_subscription(store: Store, params: JSON, id: str) -> JSON:
     """`POST /v1/subscriptions/{id}`."""
     check_params(params, SUBSCRIPTION_UPDATE_FIELDS)
@@ -241,6 +262,8 @@ def update_subscription(store: Store, params: JSON, id: str) -> JSON:
             f"Invalid proration_behavior: {proration}", param="proration_behavior"
         )
     before = store.render(sub)
+    if "discounts" in params:
+        _apply_discounts(store, sub, params["discounts"], now)
     changes = ItemChanges()
     if "items" in params:
         changes = update_items(store, sub, params["items"], proration, now)

@@ -5,12 +5,12 @@ Changes to a live subscription (`POST /v1/subscriptions/{id}`) are in
 `subscription_updates.py`; what happens as time passes is in `schedule.py`.
 """
 
-import calendar
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from . import billing_shapes
+from . import discounts as discount_rules
 from .catalog import price_amount, price_name, recurring_price
 from .customers import charge_succeeds, default_payment_method
 from .errors import card_declined, invalid
@@ -34,6 +34,7 @@ from .params import (
     created_filter,
     merge_metadata,
 )
+from .periods import add_interval
 from .shapes import JSON
 from .store import Store
 
@@ -51,6 +52,7 @@ SUBSCRIPTION_CREATE_FIELDS = {
     "customer",
     "default_payment_method",
     "description",
+    "discounts",
     "items",
     "metadata",
     "off_session",
@@ -74,22 +76,6 @@ SUBSCRIPTION_LIST_FIELDS = LIST_PARAMS | {
 ITEM_SPEC_FIELDS = ("price", "quantity", "metadata", "adjustable_quantity")
 # (price, quantity, metadata) of an item to create.
 ItemSpec = tuple[JSON, int, dict[str, Any]]
-
-
-def add_interval(
-    timestamp: int, interval: str, count: int, anchor_day: int | None = None
-) -> int:
-    """`timestamp` moved on by `count` intervals; months keep the anchor's day if they can."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
-    if interval == "day":
-        return int((moment + timedelta(days=count)).timestamp())
-    if interval == "week":
-        return int((moment + timedelta(weeks=count)).timestamp())
-    months = count * (12 if interval == "year" else 1)
-    years, month_index = divmod(moment.month - 1 + months, 12)
-    year = moment.year + years
-    day = min(anchor_day or moment.day, calendar.monthrange(year, month_index + 1)[1])
-    return int(moment.replace(year=year, month=month_index + 1, day=day).timestamp())
 
 
 def period_end(start: int, price: JSON, anchor: int) -> int:
@@ -151,8 +137,12 @@ def start_subscription(
     payment_behavior: str = "allow_incomplete",
     description: str | None = None,
     trial_end_behavior: str | None = None,
+    discounts: list[discount_rules.Spec] | None = None,
 ) -> JSON:
-    """Create a subscription, its first invoice and their events; returns it."""
+    """Create a subscription, its first invoice and their events; returns it.
+
+    `discounts` (checked by `discounts.discount_specs`) apply from the first invoice.
+    """
     now = store.now(customer["id"])
     if trial_end is not None and trial_end <= now:
         raise invalid(
@@ -211,6 +201,8 @@ def start_subscription(
         )
         lines.append((item, amount, quantity, {"start": now, "end": end}, text, False))
     store.save(sub)
+    if discounts:
+        discount_rules.set_subscription_discounts(store, sub, discounts, now)
     invoice = new_invoice(store, sub, "subscription_create", lines, now)
     if trial_end is not None:
         sub_status = "trialing"
@@ -373,10 +365,22 @@ def create_subscription(store: Store, params: JSON) -> JSON:
     if pm:
         store.fetch("payment_method", pm, "default_payment_method")
     now = store.now(customer["id"])
+    applied = None
+    if params.get("discounts"):
+        first = sum(price_amount(store, p, q) for p, q, _ in specs)
+        applied = discount_rules.discount_specs(
+            store,
+            params["discounts"],
+            "discounts",
+            customer["id"],
+            (first, specs[0][0]["currency"]),
+            now,
+        )
     sub = start_subscription(
         store,
         customer,
         specs,
+        discounts=applied,
         trial_end=_trial_end_param(params, now),
         metadata=params.get("metadata"),
         default_payment_method=pm,
