@@ -12,6 +12,7 @@ import zoneinfo
 
 # Rendered by cookiecutter; tojson gives a valid Python string literal for any answer.
 ANSWERS = {
+    "project_name": {{cookiecutter.project_name | tojson}},
     "project_slug": {{cookiecutter.project_slug | tojson}},
     "email": {{cookiecutter.email | tojson}},
     "domain_name": {{cookiecutter.domain_name | tojson}},
@@ -68,6 +69,13 @@ EMAIL_LOCAL_PATTERN = re.compile(
 )
 
 
+def check_project_name(name):
+    """Return why the name cannot title the site, or None."""
+    if not name.strip():
+        return "project_name is empty; give the site a name (e.g. Acme SaaS)"
+    return None
+
+
 def check_project_slug(slug):
     """Return why the slug cannot name the project's package, or None."""
     if not SLUG_PATTERN.fullmatch(slug):
@@ -120,6 +128,7 @@ def check_timezone(name):
 
 
 CHECKS = {
+    "project_name": check_project_name,
     "project_slug": check_project_slug,
     "email": check_email,
     "domain_name": check_domain_name,

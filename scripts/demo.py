@@ -175,16 +175,16 @@ def start_emulator(site):
 
 
 def prepare_billing(site):
-    """Create the demo catalogue in the emulator and register the webhook endpoint."""
-    # The checks would warn that the catalogue this very command creates is missing.
+    """What the site's own `make dev` does first: the demo catalogue, the webhook
+    endpoint and the portal configuration, each only when missing."""
+    # The checks would warn about the very things this command sets up.
     manage(
         site,
-        "bootstrap_subscriptions",
-        "--create-demo-products",
+        "setup_local_billing",
+        "--base-url",
+        f"http://{HOST}:{PORT}",
         "--skip-checks",
-        stdout=subprocess.DEVNULL,
     )
-    manage(site, "register_webhook_endpoint", "--base-url", f"http://{HOST}:{PORT}")
 
 
 def serve(site, processes):

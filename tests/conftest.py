@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cookiecutter.main import cookiecutter
 
 from services import PostgresServer, RedisServer, ServiceUnavailable
 
@@ -44,6 +45,10 @@ OPTION_SETS = {
     },
 }
 
+# The option sets whose generated project is set up and tested through its own
+# README's commands (test_readme_commands.py): the default answers, and a user/flat site.
+README_OPTION_SETS = ("team-per-seat", "user-flat")
+
 # Figures gathered in this process; xdist workers hand theirs to the controller.
 FIGURES = []
 
@@ -70,6 +75,8 @@ class Bake:
     path: Path
     context: dict
     seconds: float
+    # Every file right after baking, before any test ran a command in the bake.
+    files: frozenset = frozenset()
 
     @property
     def is_team_build(self):
@@ -129,11 +136,42 @@ def bake(request, cookies_session):
         )
         pytest.fail(f"baking {name} failed{where}: {error!r}", pytrace=False)
     record_figure(name, bake_seconds=round(seconds, 2))
+    path = Path(result.project_path)
     return Bake(
         name=name,
-        path=Path(result.project_path),
+        path=path,
         context=result.context,
         seconds=seconds,
+        files=files_of(path),
+    )
+
+
+def files_of(path: Path) -> frozenset:
+    return frozenset(str(f.relative_to(path)) for f in path.rglob("*") if f.is_file())
+
+
+def bake_into(name: str, output_dir: Path) -> Bake:
+    """A bake of its own for one test, so that the test can run on any xdist worker.
+
+    The session's shared bakes keep every test of an option set on one worker; the
+    slow tests (real migrations, the PostgreSQL suite, the emulator's suite) bake
+    their own copy and their own group, which spreads them over the workers.
+    """
+    started = time.perf_counter()
+    path = Path(
+        cookiecutter(
+            str(REPO_ROOT),
+            no_input=True,
+            output_dir=str(output_dir),
+            extra_context=OPTION_SETS[name],
+        )
+    )
+    return Bake(
+        name=name,
+        path=path,
+        context=dict(OPTION_SETS[name]),
+        seconds=time.perf_counter() - started,
+        files=files_of(path),
     )
 
 

@@ -10,7 +10,9 @@ import pytest
 
 from conftest import (
     OPTION_SETS,
+    README_OPTION_SETS,
     VENV_BIN,
+    bake_into,
     option_set_params,
     project_env,
     record_figure,
@@ -115,19 +117,17 @@ def test_no_migrations_are_missing(bake):
     )
 
 
-def option_sets_named(*names):
-    """Params for these option sets only."""
-    return option_set_params(
-        lambda answers: any(answers is OPTION_SETS[n] for n in names)
-    )
-
-
 # dj-stripe's migrations take about 40 s, and only the billing subject changes the
-# site's own: one option set of each is enough.
+# site's own: one option set of each is enough, each on a bake of its own.
 @pytest.mark.parametrize(
-    "bake", option_sets_named("team-per-seat", "user-flat"), indirect=True
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xdist_group(f"migrate-{name}"))
+        for name in ("team-per-seat", "user-flat")
+    ],
 )
-def test_migrations_apply_to_a_fresh_database(bake, tmp_path):
+def test_migrations_apply_to_a_fresh_database(name, tmp_path):
+    bake = bake_into(name, tmp_path / "bake")
     env = project_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     started = time.perf_counter()
     run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=bake.path, env=env)
@@ -141,10 +141,20 @@ def test_migrations_apply_to_a_fresh_database(bake, tmp_path):
     assert "[ ]" not in shown.stdout
 
 
+# The README's option sets run their whole suite through `make test` in
+# test_readme_commands.py; the others run it here, in the kit's environment.
+@pytest.mark.parametrize(
+    "bake",
+    option_set_params(
+        lambda answers: all(answers is not OPTION_SETS[n] for n in README_OPTION_SETS)
+    ),
+    indirect=True,
+)
 def test_generated_suite_passes(bake, tmp_path):
     # Its real-migrations test repeats the migrate above (dj-stripe's take a minute), so it
-    # runs there, and here in the PostgreSQL run (test_services.py). Its browser test runs
-    # in test_e2e.py. The emulator's own suite is not the site's: it runs once, below.
+    # runs there, and in the PostgreSQL run (test_services.py). Its browser test runs in
+    # test_readme_commands.py. The emulator's own suite is not the site's: it runs once,
+    # below.
     figures = run_generated_suite(
         bake, tmp_path, "suite", "-m", "not migrations and not e2e"
     )
@@ -153,8 +163,9 @@ def test_generated_suite_passes(bake, tmp_path):
     assert figures["failures"] == figures["errors"] == "0"
 
 
-@pytest.mark.parametrize("bake", option_sets_named("team-per-seat"), indirect=True)
-def test_the_emulators_own_suite_passes_once(bake, tmp_path):
+@pytest.mark.xdist_group("emulator")
+def test_the_emulators_own_suite_passes_once(tmp_path):
+    bake = bake_into("team-per-seat", tmp_path / "bake")
     # The emulator is the same in every bake; its suite runs from one, against the
     # bake's copy of its code.
     emulator = bake.path / "tools" / "stripe-emulator"

@@ -108,7 +108,7 @@ def test_make_demo_serves_a_site_whose_demo_user_sees_priced_plans(tmp_path):
         page = subscription.decode()
 
         for plan in ("Starter", "Pro", "Business"):
-            assert f"Upgrade to {plan}" in page
+            assert f"Subscribe to {plan}" in page
         assert "$15.00" in page  # the Pro price, read from the emulator's catalogue
     finally:
         os.kill(demo.pid, signal.SIGTERM)

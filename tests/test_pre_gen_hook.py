@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 REFUSALS = [
+    ({"project_name": ""}, "project_name is empty"),
+    ({"project_name": "   "}, "project_name is empty"),
     (
         {"project_slug": "Acme"},
         "project_slug 'Acme' is not a lowercase Python identifier",

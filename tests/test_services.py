@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from conftest import option_set_params, project_env, run
+from conftest import bake_into, option_set_params, project_env, run
 from test_bakes import run_generated_suite
 
 SERVICE_OPTION_SET = option_set_params(
@@ -21,8 +21,10 @@ print(app.conf.broker_url.split(":")[0], result.id, result.get(timeout=60))
 """
 
 
-@pytest.mark.parametrize("bake", SERVICE_OPTION_SET, indirect=True)
-def test_generated_suite_passes_on_postgresql(bake, postgres, tmp_path):
+# The longest run of the kit, on a bake of its own so it has a worker to itself.
+@pytest.mark.xdist_group("postgres")
+def test_generated_suite_passes_on_postgresql(postgres, tmp_path):
+    bake = bake_into("team-per-seat", tmp_path / "bake")
     figures = run_generated_suite(
         bake, tmp_path, "postgres_suite", DATABASE_URL=postgres.url("kit")
     )

@@ -1,7 +1,5 @@
 """Fixtures shared by every app's tests."""
 
-import importlib.util
-import os
 from io import StringIO
 
 import pytest
@@ -12,21 +10,16 @@ from apps.subscriptions import metadata
 from apps.subscriptions.subscribers import billing_adapter, subscriber_reverse
 from apps.subscriptions.tests.factories import make_catalogue
 from apps.users.tests.factories import UserFactory
+from tests.processes import EMULATOR_MISSING, emulator_installed, require
 
-if importlib.util.find_spec("stripe_emulator") is None:
+if not emulator_installed():
     # The emulator (tools/stripe-emulator, installed by `make install`) provides the
     # `stripe_emulator` fixture. Without it, the tests that need it say why they
     # cannot run, and fail where every service is required.
 
     @pytest.fixture
     def stripe_emulator():
-        reason = (
-            "the Stripe emulator is not installed "
-            "(pip install -e tools/stripe-emulator)"
-        )
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
-        pytest.skip(reason)
+        require(False, EMULATOR_MISSING)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 ports, waiting for a server to listen, starting processes with a log each, and
 skipping (or failing, with REQUIRE_SERVICES=1) when something is not installed."""
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+EMULATOR_MISSING = (
+    "the Stripe emulator is not installed (pip install -e tools/stripe-emulator)"
+)
 
 
 def require(available: bool, reason: str) -> None:
@@ -20,6 +24,10 @@ def require(available: bool, reason: str) -> None:
     if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
     pytest.skip(reason)
+
+
+def emulator_installed() -> bool:
+    return importlib.util.find_spec("stripe_emulator") is not None
 
 
 def free_port() -> int:

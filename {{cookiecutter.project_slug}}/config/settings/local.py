@@ -1,12 +1,12 @@
-"""Settings for development: DEBUG on, console e-mail, no server needed."""
+"""Settings for development: DEBUG on, console e-mail, no server needed.
+
+Variables come from the environment and from .env (read by base.py first).
+"""
 
 from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, REDIS_URL, STRIPE_EMULATOR, STRIPE_EMULATOR_URL, env
-
-# A .env file beside manage.py holds the local secrets that post-gen wrote.
-env.read_env(str(BASE_DIR / ".env"))
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -38,19 +38,29 @@ CELERY_DATA_DIR.mkdir(parents=True, exist_ok=True)
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-schedule-filename
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 if not REDIS_URL:
-    for _folder in ("queue", "processed", "results"):
+    for _folder in ("queue", "processed", "results", "control"):
         (CELERY_DATA_DIR / _folder).mkdir(exist_ok=True)
     CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DATA_DIR / "queue"),
         "data_folder_out": str(CELERY_DATA_DIR / "queue"),
         "processed_folder": str(CELERY_DATA_DIR / "processed"),
+        # Its exchange tables; left to itself, kombu puts them in ./control.
+        "control_folder": str(CELERY_DATA_DIR / "control"),
         "store_processed": False,
     }
     # https://docs.celeryq.dev/en/stable/userguide/configuration.html#conf-filesystem-result-backend
     CELERY_RESULT_BACKEND = f"file://{CELERY_DATA_DIR / 'results'}"
     # The filesystem transport has no broadcast exchange for remote control.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+
+# SUBSCRIPTIONS
+# ------------------------------------------------------------------------------
+# Seat changes reach Stripe within a minute while developing (daily elsewhere).
+SUBSCRIPTIONS_SYNC_INTERVAL = env.int("SUBSCRIPTIONS_SYNC_INTERVAL", default=60)
+{%- if cookiecutter.per_seat_billing == "y" %}
+CELERY_BEAT_SCHEDULE["sync-subscriptions"]["schedule"] = SUBSCRIPTIONS_SYNC_INTERVAL  # noqa: F405
+{%- endif %}
 
 # STRIPE / DJ-STRIPE
 # ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ def load_production(monkeypatch, **environ):
     monkeypatch.setenv("DJANGO_ADMIN_URL", "control-room/")
     monkeypatch.delenv("DJANGO_DEBUG", raising=False)
     monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
+    monkeypatch.delenv("STRIPE_EMULATOR", raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     return runpy.run_module("config.settings.production")
@@ -56,8 +57,9 @@ def test_production_starts_with_a_random_key(monkeypatch):
 
 
 def sample_environment(**overrides):
-    """The process environment plus .env.production.example, with a fresh key."""
-    environ = dict(os.environ)
+    """.env.production.example with a fresh key, and nothing else of this process's
+    environment (a developer's STRIPE_EMULATOR=1, say) but the PATH."""
+    environ = {"PATH": os.environ["PATH"]}
     for line in (PROJECT_DIR / ".env.production.example").read_text().splitlines():
         if line and not line.startswith("#"):
             name, _, value = line.partition("=")
