@@ -84,7 +84,9 @@ def measure_run(
     )
 
 
-def _setup():
+def setup():
+    """Django on a fresh in-memory test database, stripe-python on the in-process
+    emulator; returns the emulator."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     import django
 
@@ -114,7 +116,7 @@ def _setup():
 
 def run(total: int, changed: int, out=sys.stdout) -> tuple[RunFigures, RunFigures]:
     """Run both measurements in this process; returns (small, large) figures."""
-    emulator = _setup()
+    emulator = setup()
     import logging
 
     from apps.subscriptions.tests.seat_scenario import (

@@ -1,5 +1,6 @@
-"""End to end in Chromium: sign up, subscribe, change plan and cancel, against the site
-and the Stripe emulator running as real processes on loopback.
+"""End to end in Chromium: sign up, subscribe, change plan and cancel; a failed renewal
+and the card updated in the portal; against the site and the Stripe emulator running
+as real processes on loopback.
 
 Each step's screenshot is saved under test-artifacts/e2e-billing/. Skips when
 Chromium or Playwright is missing, unless REQUIRE_SERVICES=1.
@@ -19,7 +20,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import PROJECT_DIR, Processes, free_port, require
+from tests.processes import (
+    EMULATOR_MISSING,
+    PROJECT_DIR,
+    Processes,
+    emulator_installed,
+    free_port,
+    require,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +63,9 @@ class Site:
             "STRIPE_TEST_SECRET_KEY": SECRET_KEY,
             "ACCOUNT_EMAIL_VERIFICATION": "mandatory",
             "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+            # Billing e-mails are queued for a worker (none runs here): in the tmp dir.
+            "CELERY_DATA_DIR": str(workdir / "celery"),
+            "SITE_URL": self.url,
             "PYTHONUNBUFFERED": "1",
         }
         self.processes = Processes(workdir)
@@ -128,6 +139,7 @@ class Site:
 
 @pytest.fixture
 def site(tmp_path):
+    require(emulator_installed(), EMULATOR_MISSING)
     require(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed")
     require(
         importlib.util.find_spec("playwright") is not None,
@@ -166,11 +178,23 @@ class Steps:
 
     def shot(self, label):
         self.count += 1
-        self.page.screenshot(path=self.folder / f"{self.count:02d}-{label}.png")
+        path = self.folder / f"{self.count:02d}-{label}.png"
+        self.page.screenshot(path=path, full_page=True)
 
 
-def _sign_up(page, site, steps, email):
-    page.goto(f"{site.url}/accounts/signup/")
+def _choose_a_plan_and_sign_up(page, site, steps, email, plan):
+    """A visitor picks the annual `plan` on the public pricing page and signs up."""
+    page.goto(f"{site.url}/")
+    steps.shot("landing")
+    page.locator("nav a", has_text="Pricing").click()
+    page.wait_for_url(re.compile(r".*/pricing/$"))
+    steps.shot("public-pricing")
+    page.click("label[for=interval-year]")
+    card = page.locator(f"article[data-plan={plan}]")
+    assert card.locator(".plan-interval-year [data-testid=saving]").is_visible()
+    steps.shot("public-pricing-annual")
+    card.locator(".plan-action.plan-interval-year a").click()
+    page.wait_for_url(re.compile(r".*/accounts/signup/\?next=.*"))
     page.fill("input[name=email]", email)
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
@@ -178,10 +202,11 @@ def _sign_up(page, site, steps, email):
     page.click("form button[type=submit]")
     page.wait_for_load_state()
     steps.shot("verify-your-email")
+
+
+def _confirm_email(page, site, email):
     page.goto(site.confirmation_link(email))
     page.click("form button[type=submit]")
-    page.wait_for_load_state()
-    steps.shot("verified")
 
 
 def _billing_base(page, site) -> str:
@@ -234,15 +259,26 @@ def _wait_until(check, expected, attempts=60):
 def test_subscribe_change_plan_and_cancel_in_a_browser(site, page):
     steps = Steps(page, "subscription-lifecycle")
     email = "founder@example.com"
-    _sign_up(page, site, steps, email)
-    base = _billing_base(page, site)
+    _choose_a_plan_and_sign_up(page, site, steps, email, "pro")
     clock_id = _attach_test_clock(site, email)
+
+    # Confirming the address carries on to Checkout for the plan chosen on /pricing/.
+    _confirm_email(page, site, email)
+    page.wait_for_url(re.compile(r".*/checkout/cs_\w+$"))
+    steps.shot("checkout-from-pricing")
+    page.click("#cancel")
+    page.wait_for_url(re.compile(r".*/subscription/$"))
+    assert "nothing was charged" in page.locator(".messages").inner_text()
+    steps.shot("checkout-cancelled")
+    base = _billing_base(page, site)
 
     page.goto(f"{base}subscription/")
     steps.shot("pricing-monthly")
     page.click("label[for=interval-year]")
-    assert page.locator("article[data-plan=pro] .plan-interval-year").is_visible()
-    assert not page.locator("article[data-plan=pro] .plan-interval-month").is_visible()
+    pro = page.locator("article[data-plan=pro]")
+    assert pro.locator(".plan-interval-year .plan-price").is_visible()
+    assert not pro.locator(".plan-interval-month .plan-price").is_visible()
+    assert pro.locator(".plan-interval-year button").inner_text() == "Subscribe to Pro"
     steps.shot("pricing-annual")
 
     # A declined card leaves the subscriber unsubscribed.
@@ -261,8 +297,19 @@ def test_subscribe_change_plan_and_cancel_in_a_browser(site, page):
     steps.shot("confirmed")
     assert page.locator("[data-testid=confirmed-plan]").inner_text() == "Pro"
     assert "Active" in page.locator("[data-testid=plan-status]").inner_text()
+    # The card just paid with (the emulator's 4242 test card).
+    assert "ending 4242" in page.locator("[data-testid=payment-method]").inner_text()
     assert _pro_page_status(page, base) == "open"
     steps.shot("pro-page-open")
+
+    # The subscription page: the plan, and the others offered as a switch.
+    page.goto(f"{base}subscription/")
+    steps.shot("subscription")
+    actions = ".plan-action.plan-interval-year"
+    current = page.locator(f"article[data-plan=pro] {actions}").inner_text()
+    assert current == "Your current plan"
+    switch = page.locator(f"article[data-plan=starter] {actions} button").inner_text()
+    assert switch == "Switch to Starter"
 
     # Portal: switch to Starter and come back.
     page.goto(f"{base}subscription/")
@@ -307,3 +354,79 @@ def test_subscribe_change_plan_and_cancel_in_a_browser(site, page):
     assert page.url.rstrip("/").endswith("/subscription")
     steps.shot("ended")
     assert page.locator("article[data-plan=pro]").count() == 1
+    ended = page.locator("[data-testid=ended-notice]").inner_text()
+    assert "Your Starter subscription ended on" in ended
+
+
+def _make_later_charges_fail(site, subscription):
+    """Give the customer a card that is accepted, then declines every charge, as
+    its default and the subscription's."""
+    customer = subscription["customer"]
+    card = site.stripe(
+        "POST",
+        "/v1/payment_methods/pm_card_chargeCustomerFail/attach",
+        customer=customer,
+    )
+    site.stripe(
+        "POST",
+        f"/v1/customers/{customer}",
+        **{"invoice_settings[default_payment_method]": card["id"]},
+    )
+    if subscription["default_payment_method"]:
+        site.stripe(
+            "POST",
+            f"/v1/subscriptions/{subscription['id']}",
+            default_payment_method=card["id"],
+        )
+
+
+def _banner(page, url) -> str | None:
+    page.goto(url)
+    alert = page.locator("[data-billing-alert]")
+    return alert.get_attribute("data-billing-alert") if alert.count() else None
+
+
+def test_a_failed_renewal_shows_a_banner_until_the_card_is_updated(site, page):
+    steps = Steps(page, "failed-renewal")
+    email = "dunning@example.com"
+    _choose_a_plan_and_sign_up(page, site, steps, email, "pro")
+    clock_id = _attach_test_clock(site, email)
+    _confirm_email(page, site, email)
+    page.wait_for_url(re.compile(r".*/checkout/cs_\w+$"))
+    page.click("#pay-success")
+    page.wait_for_url(re.compile(r".*/subscription/confirm/.*"))
+    base = _billing_base(page, site)
+    assert _banner(page, f"{base}subscription/") is None
+    steps.shot("subscribed")
+
+    # The renewal at the period end is declined: the subscription is past due.
+    [subscription] = site.stripe("GET", "/v1/subscriptions?status=all")["data"]
+    _make_later_charges_fail(site, subscription)
+    period_end = subscription["items"]["data"][0]["current_period_end"]
+    site.stripe(
+        "POST",
+        f"/v1/test_helpers/test_clocks/{clock_id}/advance",
+        frozen_time=period_end + 3600,
+    )
+    assert _wait_until(lambda: _banner(page, f"{base}subscription/"), "past_due")
+    steps.shot("banner-on-the-subscription-page")
+    assert page.locator("[data-testid=payment-overdue]").is_visible()
+    assert _banner(page, f"{site.url}/dashboard/") == "past_due"
+    steps.shot("banner-on-the-dashboard")
+    # Still within the grace period: paid pages stay open.
+    assert _pro_page_status(page, base) == "open"
+
+    # The banner's link opens the portal; a working card pays what is owed.
+    page.goto(f"{base}subscription/")
+    page.click("[data-testid=billing-alert-link]")
+    page.wait_for_url(re.compile(r".*/portal/.*"))
+    steps.shot("portal")
+    page.click("#card-success")
+    page.wait_for_load_state()
+    steps.shot("portal-card-updated")
+    page.click("#return")
+    page.wait_for_url(re.compile(r".*/subscription/$"))
+    assert _wait_until(lambda: _banner(page, f"{base}subscription/"), None)
+    steps.shot("banner-gone")
+    assert "Active" in page.locator("[data-testid=plan-status]").inner_text()
+    assert _banner(page, f"{site.url}/dashboard/") is None

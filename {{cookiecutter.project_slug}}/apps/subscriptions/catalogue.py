@@ -5,7 +5,11 @@ import stripe
 from django.utils.text import slugify
 from djstripe.models import Price, Product
 
+from .metadata import get_active_products
 from .stripe_client import api_key, stripe_options
+
+# A product's metadata key for the days of free trial its block entry offers.
+TRIAL_DAYS_METADATA_KEY = "trial_days"
 
 
 def sync_catalogue(write=lambda line: None) -> tuple[list, list]:
@@ -22,6 +26,39 @@ def sync_catalogue(write=lambda line: None) -> tuple[list, list]:
         prices.append(price)
         write(f"Synchronized price {price.id} ({price.human_readable_price})")
     return products, prices
+
+
+def active_products_in_stripe() -> list[str]:
+    """The ids of the products of `ACTIVE_PRODUCTS` that Stripe has."""
+    ids = [product.stripe_id for product in get_active_products()]
+    if not ids:
+        return []
+    found = stripe.Product.list(ids=ids, limit=100, **stripe_options())
+    return [product["id"] for product in found.data]
+
+
+def are_synced(product_ids) -> bool:
+    """Whether every one of these products has its local dj-stripe row."""
+    return Product.objects.filter(id__in=product_ids).count() == len(set(product_ids))
+
+
+def retire_missing_prices(product_ids, listed_price_ids) -> int:
+    """Mark inactive the local prices of these products that Stripe did not list as
+    active; how many.
+
+    For a Stripe emulator that lost its state and got a new catalogue: the local
+    rows of its old prices would otherwise stay on sale.
+    """
+    retired = 0
+    stale = Price.objects.filter(active=True, product__id__in=product_ids).exclude(
+        id__in=listed_price_ids
+    )
+    for price in stale:
+        price.active = False
+        price.stripe_data = {**price.stripe_data, "active": False}
+        price.save(update_fields=["active", "stripe_data"])
+        retired += 1
+    return retired
 
 
 def _yearly_amount(price) -> int | None:
@@ -43,12 +80,21 @@ def _literal(value: str) -> str:
     return quote + escaped.replace(quote, "\\" + quote) + quote
 
 
+def _trial_days(product) -> int:
+    """The positive whole number of days in the product's `trial_days` metadata, or 0."""
+    value = str(
+        (product.stripe_data.get("metadata") or {}).get(TRIAL_DAYS_METADATA_KEY)
+    )
+    return int(value) if value.isdigit() else 0
+
+
 def active_products_block(products, prices) -> str:
     """Python source of `ACTIVE_PRODUCTS` for products with active recurring prices.
 
     Cheapest first; the first is the default. Features come from the product's
     marketing features. One argument per line, each list item on its own line, so
-    the block needs no reformatting however long the names are.
+    the block needs no reformatting however long the names are. A product whose
+    metadata has `trial_days` gets that free trial.
     """
     yearly_cost: dict[str, int] = {}
     for price in prices:
@@ -81,6 +127,8 @@ def active_products_block(products, prices) -> str:
             lines.append("        ),")
         if index == 0:
             lines.append("        is_default=True,")
+        if trial_days := _trial_days(product):
+            lines.append(f"        trial_days={trial_days},")
         lines.append("    ),")
     lines.append("]")
     return "\n".join(lines) + "\n"

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import stripe
+from django.conf import settings
 from djstripe.models import Customer
 from djstripe.settings import djstripe_settings
 
 from .linking import link_subscription
+from .metadata import get_product_metadata
 from .portal import create_portal_session
-from .selectors import billed_quantity, get_checkout_price
+from .selectors import billed_quantity, get_checkout_price, trial_available
 from .stripe_client import api_key, stripe_options
 from .stripe_data import is_active_status, stripe_id
 from .subscribers import (
@@ -80,12 +82,38 @@ def get_or_create_customer(subscriber, email: str = "") -> Customer:
     return customer
 
 
-def _find_live_subscription(customer: Customer):
-    """A subscription Stripe already counts as active for this customer, if any."""
+def _customer_subscriptions(customer: Customer) -> list:
+    """The customer's subscriptions in Stripe, ended ones too (the newest ten)."""
     listing = stripe.Subscription.list(
         customer=customer.id, status="all", limit=10, **stripe_options()
     )
-    return next((s for s in listing.data if is_active_status(s.get("status"))), None)
+    return list(listing.data)
+
+
+def trial_params(price, *, had_subscription: bool) -> dict:
+    """Checkout's parameters for the free trial of `price`'s plan, or {} for none.
+
+    A subscriber gets one trial: none once it ever had a subscription.
+    `SUBSCRIPTIONS_TRIAL_REQUIRES_CARD` decides whether Checkout asks for a card
+    up front; without one, `SUBSCRIPTIONS_TRIAL_END_BEHAVIOR` says what Stripe
+    does when the trial ends with no card (cancel, pause, or invoice anyway).
+    """
+    product = get_product_metadata(price.product_id)
+    days = product.trial_period_days if product is not None else 0
+    if had_subscription or days <= 0:
+        return {}
+    requires_card = settings.SUBSCRIPTIONS_TRIAL_REQUIRES_CARD
+    return {
+        "payment_method_collection": "always" if requires_card else "if_required",
+        "subscription_data": {
+            "trial_period_days": days,
+            "trial_settings": {
+                "end_behavior": {
+                    "missing_payment_method": settings.SUBSCRIPTIONS_TRIAL_END_BEHAVIOR
+                }
+            },
+        },
+    }
 
 
 def start_checkout(
@@ -100,30 +128,41 @@ def start_checkout(
     """Where to send a subscriber who asked for this price: Checkout, or the portal.
 
     `success_url` must contain `{CHECKOUT_SESSION_ID}`. A subscriber who already
-    pays is sent to the portal: never a second subscription.
+    pays (or owes) is sent to the portal: never a second subscription. The plan's
+    free trial comes only with the subscriber's first subscription.
     """
     price = get_checkout_price(price_id)
     if price is None:
         raise InvalidPrice(price_id)
-    if subscriber.has_active_subscription():
+    if subscriber.has_current_subscription():
         return CheckoutRedirect(create_portal_session(subscriber, return_url), True)
     customer = get_or_create_customer(subscriber, email)
-    live = _find_live_subscription(customer)
+    subscriptions = _customer_subscriptions(customer)
+    live = next((s for s in subscriptions if is_active_status(s.get("status"))), None)
     if live is not None:
         # Paid in another tab, webhook not here yet: link it rather than sell twice.
         link_subscription(subscriber, live)
         return CheckoutRedirect(create_portal_session(subscriber, return_url), True)
     quantity = billed_quantity(subscriber)
     reference = subscriber_reference(subscriber)
+    # The local rows cover the subscriber's other customers; Stripe's own list, the
+    # subscriptions of this customer whose rows never reached this database.
+    had_subscription = bool(subscriptions) or not trial_available(subscriber)
+    trial = trial_params(price, had_subscription=had_subscription)
+    subscription_data = {
+        "metadata": {"subscriber": reference},
+        **trial.pop("subscription_data", {}),
+    }
     session = stripe.checkout.Session.create(
         mode="subscription",
         customer=customer.id,
         client_reference_id=reference,
         line_items=[{"price": price.id, "quantity": quantity}],
         metadata={"subscriber": reference},
-        subscription_data={"metadata": {"subscriber": reference}},
+        subscription_data=subscription_data,
         success_url=success_url,
         cancel_url=cancel_url,
+        **trial,
         **stripe_options(),
     )
     return CheckoutRedirect(session.url)

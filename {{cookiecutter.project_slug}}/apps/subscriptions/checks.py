@@ -1,9 +1,19 @@
-"""System checks: `ACTIVE_PRODUCTS` must name products that can be sold."""
+"""System checks: what billing needs to be set up, and `ACTIVE_PRODUCTS` must name
+products that can be sold."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError
+from djstripe.settings import djstripe_settings
 
+from .customer_emails import EMAIL_KINDS
 from .metadata import get_active_plan_intervals, get_active_products
+from .portal import recorded_configuration_id
+
+# Against the emulator, `make dev` runs this before the site starts.
+SETUP_WITH_THE_EMULATOR = "with the emulator, `manage.py setup_local_billing` does it"
 
 
 def _synced_products(product_ids):
@@ -55,3 +65,125 @@ def check_active_products(app_configs=None, **kwargs):
                     )
                 )
     return messages
+
+
+@checks.register("subscriptions")
+def check_nothing_on_sale(app_configs=None, **kwargs):
+    """Warn when `ACTIVE_PRODUCTS` is empty: the pricing page has nothing to show."""
+    if get_active_products():
+        return []
+    return [
+        checks.Warning(
+            "ACTIVE_PRODUCTS is empty: nothing is on sale.",
+            hint="Run `manage.py bootstrap_subscriptions` and paste the block it "
+            "prints into apps/subscriptions/metadata.py.",
+            id="subscriptions.W004",
+        )
+    ]
+
+
+@checks.register("subscriptions")
+def check_webhook_endpoint(app_configs=None, **kwargs):
+    """Warn when no webhook endpoint is registered for the Stripe mode in use."""
+    from djstripe.models import WebhookEndpoint
+
+    live = djstripe_settings.STRIPE_LIVE_MODE
+    try:
+        registered = WebhookEndpoint.objects.filter(livemode=live).exists()
+    except DatabaseError:
+        return []  # not migrated yet
+    if registered:
+        return []
+    mode = "live" if live else "test"
+    return [
+        checks.Warning(
+            f"No Stripe webhook endpoint is registered in {mode} mode: subscriptions "
+            "will not follow what happens in Stripe.",
+            hint="Run `manage.py register_webhook_endpoint --base-url "
+            f"https://your.domain` ({SETUP_WITH_THE_EMULATOR}).",
+            id="subscriptions.W003",
+        )
+    ]
+
+
+@checks.register("subscriptions")
+def check_portal_configuration(app_configs=None, **kwargs):
+    """Warn when the customer portal would open with Stripe's default configuration."""
+    try:
+        recorded = recorded_configuration_id()
+    except DatabaseError:
+        return []  # not migrated yet
+    if recorded:
+        return []
+    return [
+        checks.Warning(
+            "No customer portal configuration is recorded: the portal opens with "
+            "the account's default one, which may allow any plan or quantity.",
+            hint="Run `manage.py configure_billing_portal` "
+            f"({SETUP_WITH_THE_EMULATOR}).",
+            id="subscriptions.W005",
+        )
+    ]
+
+
+# https://docs.stripe.com/api/checkout/sessions/create
+TRIAL_END_BEHAVIORS = ("cancel", "pause", "create_invoice")
+# Stripe's bounds on `subscription_data.trial_period_days`.
+MAX_TRIAL_DAYS = 730
+
+
+@checks.register("subscriptions")
+def check_billing_settings(app_configs=None, **kwargs):
+    """Refuse trial, grace, e-mail and site address settings Stripe or the site
+    cannot use, before the first Checkout or e-mail finds out."""
+    errors = []
+    behavior = settings.SUBSCRIPTIONS_TRIAL_END_BEHAVIOR
+    if behavior not in TRIAL_END_BEHAVIORS:
+        errors.append(
+            checks.Error(
+                f"SUBSCRIPTIONS_TRIAL_END_BEHAVIOR is {behavior!r}.",
+                hint=f"Use one of {', '.join(TRIAL_END_BEHAVIORS)}.",
+                id="subscriptions.E001",
+            )
+        )
+    trials = {"SUBSCRIPTIONS_TRIAL_DAYS": settings.SUBSCRIPTIONS_TRIAL_DAYS}
+    for product in get_active_products():
+        if product.trial_days is not None:
+            trials[f"trial_days of {product.slug}"] = product.trial_days
+    for name, days in trials.items():
+        if not 0 <= days <= MAX_TRIAL_DAYS:
+            errors.append(
+                checks.Error(
+                    f"{name} is {days}.",
+                    hint=f"A free trial lasts 1 to {MAX_TRIAL_DAYS} days; 0 for none.",
+                    id="subscriptions.E002",
+                )
+            )
+    if settings.SUBSCRIPTIONS_GRACE_PERIOD_DAYS < 0:
+        errors.append(
+            checks.Error(
+                "SUBSCRIPTIONS_GRACE_PERIOD_DAYS is negative.",
+                hint="0 closes the gates at the first failed payment.",
+                id="subscriptions.E003",
+            )
+        )
+    unknown = sorted(set(settings.SUBSCRIPTIONS_CUSTOMER_EMAILS) - set(EMAIL_KINDS))
+    if unknown:
+        errors.append(
+            checks.Error(
+                f"SUBSCRIPTIONS_CUSTOMER_EMAILS names unknown e-mails: {unknown}.",
+                hint=f"Choose among {', '.join(EMAIL_KINDS)}.",
+                id="subscriptions.E004",
+            )
+        )
+    address = urlsplit(settings.SITE_URL)
+    if address.scheme not in ("http", "https") or not address.netloc:
+        errors.append(
+            checks.Error(
+                f"SITE_URL is {settings.SITE_URL!r}: links in e-mails need the "
+                "site's address.",
+                hint="Set it to the scheme and host, e.g. https://example.com.",
+                id="subscriptions.E005",
+            )
+        )
+    return errors

@@ -11,6 +11,7 @@ from django.utils.text import get_text_list
 
 from .metadata import get_product_metadata_by_slug
 from .selectors import subscription_plan
+from .stripe_data import is_owing_status
 from .subscribers import billing_adapter, subscriber_reverse
 
 
@@ -57,6 +58,26 @@ def _plan_names(slugs) -> str:
     return get_text_list(names, "or")
 
 
+PAYMENT_OVERDUE = (
+    "A payment is overdue, so this page is closed until it is paid: update the "
+    "card on this page and the amount due is charged to it."
+)
+
+
+def _refusal(subscriber, limit_to_plans) -> str:
+    """Why the gate stays closed, and what opens it."""
+    # The linked row is loaded already (`has_active_subscription`): no query.
+    subscription = subscriber.subscription if subscriber.subscription_id else None
+    overdue = subscription is not None and is_owing_status(
+        subscription.stripe_data.get("status")
+    )
+    if overdue and not subscriber.has_active_subscription():
+        return PAYMENT_OVERDUE
+    if limit_to_plans:
+        return f"This page needs the {_plan_names(limit_to_plans)} plan."
+    return "This page needs an active subscription."
+
+
 def _is_allowed(subscriber, limit_to_plans) -> bool:
     # One query at most: the subscriber's linked subscription row.
     if not subscriber.has_active_subscription():
@@ -73,7 +94,8 @@ def active_subscription_required(view=None, *, limit_to_plans=None):
     Use bare or as `@active_subscription_required(limit_to_plans=["pro"])` with
     slugs from `metadata.py`. The view gets `subscription_holder` (the subscriber);
     others are sent to the subscription page with a message naming the plans that
-    unlock it, and anonymous users to log in.
+    unlock it (or, when a payment is overdue past its grace period, saying how to
+    pay), and anonymous users to log in.
     """
     limit_to_plans = list(limit_to_plans or [])
 
@@ -83,11 +105,7 @@ def active_subscription_required(view=None, *, limit_to_plans=None):
         def gate(request, *args, **kwargs):
             subscriber = request.subscriber
             if not _is_allowed(subscriber, limit_to_plans):
-                if limit_to_plans:
-                    needed = f"the {_plan_names(limit_to_plans)} plan"
-                else:
-                    needed = "an active subscription"
-                messages.info(request, f"This page needs {needed}.")
+                messages.info(request, _refusal(subscriber, limit_to_plans))
                 return redirect(subscriber_reverse("subscription", subscriber))
             return view_func(request, *args, subscription_holder=subscriber, **kwargs)
 

@@ -1,11 +1,14 @@
 """The demo catalogue: three plans with monthly and annual prices, for a test account
-or the emulator, so a fresh site has something to sell."""
+or the emulator, so a fresh site has something to sell. Starter comes with a 14-day
+free trial, recorded in its product's metadata (`trial_days`) so that the block
+`bootstrap_subscriptions` prints carries it."""
 
 from dataclasses import dataclass
 
 import stripe
 from django.conf import settings
 
+from .catalogue import TRIAL_DAYS_METADATA_KEY
 from .stripe_client import stripe_options
 
 
@@ -17,6 +20,7 @@ class DemoTier:
     features: tuple[str, ...]
     monthly: int  # in cents
     monthly_per_seat: int
+    trial_days: int = 0
 
 
 DEMO_TIERS = (
@@ -27,6 +31,7 @@ DEMO_TIERS = (
         ("Unlimited projects", "E-mail support"),
         monthly=1900,
         monthly_per_seat=800,
+        trial_days=14,
     ),
     DemoTier(
         "prod_demo_pro",
@@ -47,9 +52,19 @@ DEMO_TIERS = (
 )
 
 
+def product_trial_metadata(trial_days: int) -> dict:
+    """The product metadata that `catalogue.active_products_block` reads the trial from."""
+    return {TRIAL_DAYS_METADATA_KEY: str(trial_days)} if trial_days else {}
+
+
 def _existing_prices_by_lookup_key(keys) -> dict[str, dict]:
     found = stripe.Price.list(lookup_keys=list(keys), limit=100, **stripe_options())
     return {price["lookup_key"]: price for price in found.auto_paging_iter()}
+
+
+def _default_price_id(product) -> str | None:
+    default = product["default_price"]
+    return default if isinstance(default, str) or default is None else default["id"]
 
 
 def create_demo_catalogue(currency: str = "usd") -> list[str]:
@@ -58,14 +73,15 @@ def create_demo_catalogue(currency: str = "usd") -> list[str]:
     created = []
     for tier in DEMO_TIERS:
         try:
-            stripe.Product.retrieve(tier.product_id, **stripe_options())
+            product = stripe.Product.retrieve(tier.product_id, **stripe_options())
         except stripe.InvalidRequestError:
-            stripe.Product.create(
+            product = stripe.Product.create(
                 id=tier.product_id,
                 name=tier.name,
                 description=tier.description,
                 marketing_features=[{"name": feature} for feature in tier.features],
                 unit_label="seat" if per_seat else None,
+                metadata=product_trial_metadata(tier.trial_days),
                 **stripe_options(),
             )
         monthly = tier.monthly_per_seat if per_seat else tier.monthly
@@ -85,9 +101,13 @@ def create_demo_catalogue(currency: str = "usd") -> list[str]:
                     recurring={"interval": interval},
                     lookup_key=key,
                     nickname=f"{tier.name} {interval}ly",
-                    **stripe_options(),
+                    # A retried request creates one price, not two.
+                    **stripe_options(
+                        idempotency_key=f"demo-price-{key}-{amounts[interval]}-{currency}"
+                    ),
                 )
-            if interval == "month":
+            # A second run writes nothing: the product keeps its default price.
+            if interval == "month" and _default_price_id(product) != price["id"]:
                 stripe.Product.modify(
                     tier.product_id, default_price=price["id"], **stripe_options()
                 )

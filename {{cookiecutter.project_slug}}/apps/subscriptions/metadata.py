@@ -8,6 +8,7 @@ ready-to-paste `ACTIVE_PRODUCTS` block for the products of your Stripe account.
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from django.conf import settings
 from django.utils.text import slugify
 
 
@@ -28,6 +29,15 @@ class ProductMetadata:
 
     `slug` names the plan in `limit_to_plans=[...]`; without one, it is derived from
     the name ("Pro Plus" -> "pro-plus").
+
+    `quantity_adjustable` lets customers change the quantity of this plan themselves
+    in Stripe's customer portal (e.g. licences bought in bulk). It applies to
+    flat-price sites only: when billing per seat, the quantity is the seat count
+    (`get_quantity()`), which the site keeps in step with Stripe, so the portal
+    never offers it. Run `manage.py configure_billing_portal` after changing it.
+
+    `trial_days` is the free trial a new subscriber of this plan gets at Checkout:
+    0 for none, None (the default) for `SUBSCRIPTIONS_TRIAL_DAYS`.
     """
 
     stripe_id: str
@@ -38,11 +48,20 @@ class ProductMetadata:
     # Shown instead of a computed amount, by interval, e.g. for tiered prices.
     price_displays: dict[str, str] = field(default_factory=dict)
     is_default: bool = False
+    quantity_adjustable: bool = False
+    trial_days: int | None = None
 
     def __post_init__(self):
         if not self.slug:
             # A frozen dataclass sets its own fields through object.__setattr__.
             object.__setattr__(self, "slug", slugify(self.name) or self.stripe_id)
+
+    @property
+    def trial_period_days(self) -> int:
+        """The days of free trial this plan starts with (0: none)."""
+        if self.trial_days is not None:
+            return self.trial_days
+        return settings.SUBSCRIPTIONS_TRIAL_DAYS
 
 
 # The demo catalogue (`bootstrap_subscriptions --create-demo-products`) creates
@@ -55,6 +74,7 @@ ACTIVE_PRODUCTS = [
         description="Everything you need to get going.",
         features=("Unlimited projects", "E-mail support"),
         is_default=True,
+        trial_days=14,
     ),
     ProductMetadata(
         stripe_id="prod_demo_pro",

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from .stripe_data import is_active_status
+from .stripe_data import grants_access, is_active_status, is_owing_status
 
 
 class SubscriptionModelBase(models.Model):
@@ -44,7 +44,107 @@ class SubscriptionModelBase(models.Model):
         return 1
 
     def has_active_subscription(self) -> bool:
-        """Whether the linked subscription's status counts as active (from local rows)."""
+        """Whether the linked subscription grants access now (from local rows).
+
+        Its status counts as active (`SUBSCRIPTIONS_ACTIVE_STATUSES`); a past_due
+        one only within the grace period (`SUBSCRIPTIONS_GRACE_PERIOD_DAYS`).
+        """
         if self.subscription_id is None:
             return False
-        return is_active_status(self.subscription.stripe_data.get("status"))
+        return grants_access(self.subscription.stripe_data, timezone.now())
+
+    def has_current_subscription(self) -> bool:
+        """Whether the subscriber holds a subscription it pays, or owes, for.
+
+        Its status counts as active, even past_due after the grace period, or it is
+        unpaid: the subscription page shows it with a way to pay, and Checkout sends
+        the subscriber to the portal rather than sell a second subscription.
+        """
+        if self.subscription_id is None:
+            return False
+        status = self.subscription.stripe_data.get("status")
+        return is_active_status(status) or is_owing_status(status)
+
+
+class PortalConfiguration(models.Model):
+    """The Stripe customer portal configuration this site opens its sessions with.
+
+    One per Stripe mode, written by `manage.py configure_billing_portal`, so that
+    opening the portal needs no extra call to Stripe to find it.
+    """
+
+    livemode = models.BooleanField(
+        unique=True, help_text="Whether the configuration is in live mode."
+    )
+    stripe_id = models.CharField(
+        max_length=255, help_text="The configuration's id in Stripe (bpc_...)."
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "portal configuration"
+
+    def __str__(self):
+        return f"{self.stripe_id} ({'live' if self.livemode else 'test'} mode)"
+
+
+class SubscriptionState(models.Model):
+    """What the site last knew of a Stripe subscription, and acted on.
+
+    `transitions.apply_subscription` compares Stripe's subscription with this row,
+    sends the lifecycle signals of what differs and records the new state here, all
+    in one transaction. dj-stripe's own Subscription row cannot serve as "before":
+    dj-stripe rewrites it from every webhook before the site's handlers run.
+    """
+
+    subscription_id = models.CharField(
+        max_length=255, unique=True, help_text="The subscription's id in Stripe."
+    )
+    status = models.CharField(
+        max_length=32, blank=True, help_text="Empty until the site first sees it."
+    )
+    price_id = models.CharField(max_length=255, blank=True)
+    product_id = models.CharField(max_length=255, blank=True)
+    quantity = models.PositiveIntegerField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    cancel_at = models.DateTimeField(null=True, blank=True)
+    pause_collection = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The behavior of a paused collection; empty when collecting.",
+    )
+    trial_will_end_sent_for = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The trial end that `subscription_trial_will_end` was sent for.",
+    )
+    version = models.PositiveIntegerField(
+        default=0,
+        help_text="Moves on with each change applied and each failed write: part "
+        "of the idempotency keys of the site's own writes to Stripe.",
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "subscription state"
+
+    def __str__(self):
+        return f"{self.subscription_id} ({self.status or 'not seen yet'})"
+
+
+class SignaledEvent(models.Model):
+    """A Stripe event whose per-event signals (invoices, payments) have been sent.
+
+    dj-stripe processes each event id once already; this keeps the signals to one
+    even when an event is handled again (replayed by hand or by a reconciliation).
+    """
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=250)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "signaled event"
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"

@@ -1,21 +1,105 @@
-"""The subscription lifecycle signals, sent once the change is committed.
+"""The lifecycle signals of subscriptions, invoices, payments and webhooks.
 
-Each is sent with `sender` = the subscriber's model and keyword arguments
-`subscriber` and `subscription` (a dj-stripe Subscription).
+Subscription, invoice and payment signals are sent once the change is committed,
+with `sender` = the subscriber's model and keyword arguments `subscriber` (also as
+`instance`) and `subscription` (a dj-stripe Subscription, or None for an invoice
+that bills no subscription), plus those listed beside each signal.
+
+Subscription signals come from `transitions.apply_subscription`, which compares
+Stripe's subscription with the state the site last recorded: a change is signalled
+once, whether a webhook, a redelivery, the site's own call or a later poll sees it
+first. Invoice and payment signals are sent once per Stripe event. The table of
+signals, with the Stripe events behind them, is in docs/subscriptions.md.
 """
 
 from django.db import transaction
 from django.dispatch import Signal
 
-# A subscriber has been linked to a newly paid subscription.
+# -- subscriptions ---------------------------------------------------------------
+
+# The site saw a subscription of the subscriber for the first time.
+subscription_created = Signal()
+
+# The subscription became `active`: first payment, end of a trial, or recovery from
+# past_due, unpaid or paused.
 subscription_activated = Signal()
 
-# The subscriber's subscription changed in Stripe (plan, quantity, cancel at period
-# end...); also sent with `previous_attributes`, Stripe's dict of what changed.
+# The trial ends soon (Stripe's `customer.subscription.trial_will_end`, three days
+# before); also sent with `trial_end` (an aware datetime). Once per trial end.
+subscription_trial_will_end = Signal()
+
+# Status became `past_due`: a renewal payment failed and Stripe retries it.
+subscription_past_due = Signal()
+
+# Status became `unpaid`: retries ran out; Stripe keeps the subscription, unpaid.
+subscription_unpaid = Signal()
+
+# Collection paused (status `paused`, or `pause_collection` set).
+subscription_paused = Signal()
+
+# A paused subscription resumed (status left `paused`, or `pause_collection` cleared).
+subscription_resumed = Signal()
+
+# A renewal invoice (billing_reason `subscription_cycle`) was paid; also sent with
+# `invoice` (dj-stripe Invoice).
+subscription_renewed = Signal()
+
+# The plan (the product of the billed item's price) changed; also sent with
+# `old_plan` and `new_plan` (ProductMetadata, or None for a product not on sale).
+subscription_plan_changed = Signal()
+
+# The billed quantity changed; also sent with `old_quantity` and `new_quantity`.
+subscription_seats_changed = Signal()
+
+# The subscription was set to end (cancel at period end, or a cancel_at date), or
+# its end moved; also sent with `ends_at` (an aware datetime).
+subscription_cancel_scheduled = Signal()
+
+# A scheduled end was called off: the subscription renews again.
+subscription_cancellation_undone = Signal()
+
+# The subscription ended (status `canceled`); the subscriber is no longer linked.
+subscription_canceled = Signal()
+subscription_cancelled = subscription_canceled
+
+# The first payment never went through: status `incomplete_expired`.
+subscription_expired = Signal()
+
+# Anything the site follows changed (status, price, quantity, cancellation, pause),
+# after the signals above; also sent with `previous_attributes`: the old values of
+# what changed, by Stripe's field names (`status`, `price`, `quantity`,
+# `cancel_at_period_end`, `cancel_at`, `pause_collection`).
 subscription_updated = Signal()
 
-# The subscriber's subscription ended; the subscriber is no longer linked to it.
-subscription_canceled = Signal()
+# -- invoices and payments: each also sent with `invoice` (dj-stripe Invoice) -------
+
+invoice_created = Signal()
+invoice_paid = Signal()
+# Also sent with `attempt_count` and `next_payment_attempt` (datetime or None).
+invoice_payment_failed = Signal()
+invoice_voided = Signal()
+
+# Money moved, or did not: also sent with `invoice`, `amount` (in the currency's
+# smallest unit) and `currency`. `payment_failed` also has `attempt_count` and
+# `next_payment_attempt` (an aware datetime, or None when Stripe will not retry).
+payment_succeeded = Signal()
+payment_failed = Signal()
+
+# -- webhooks: sender = dj-stripe's WebhookEventTrigger, kwarg `trigger` (its row),
+# `event_id` and `event_type` (from the body) --------------------------------------
+
+# A delivery arrived and its signature was checked; also sent with `valid`. Sent at
+# once, before processing (a failed processing would roll back an after-commit one).
+webhook_received = Signal()
+
+# A valid delivery was processed and committed; also sent with `event` (dj-stripe
+# Event) and `redelivery` (True when the event had been processed before, so no
+# handler ran again).
+webhook_processed = Signal()
+
+# Processing raised: the transaction was rolled back and dj-stripe answers 500, so
+# Stripe delivers again later; also sent with `exception`. Sent at once.
+webhook_failed = Signal()
 
 
 def send_after_commit(signal: Signal, subscriber, subscription, **kwargs) -> None:
@@ -24,6 +108,7 @@ def send_after_commit(signal: Signal, subscriber, subscription, **kwargs) -> Non
         lambda: signal.send(
             sender=subscriber._meta.model,
             subscriber=subscriber,
+            instance=subscriber,
             subscription=subscription,
             **kwargs,
         )

@@ -1,5 +1,7 @@
 """The Stripe client: the options every call carries, and checks of the secret key."""
 
+import time
+
 import stripe
 from djstripe.settings import djstripe_settings
 
@@ -54,6 +56,22 @@ def check_stripe_configuration() -> str:
         message = _one_line(error.user_message or str(error))
         raise StripeSetupError(f"Stripe refused {_key_setting()}: {message}") from error
     return key
+
+
+def wait_for_stripe(seconds: float, *, sleep=time.sleep, clock=time.monotonic) -> str:
+    """`check_stripe_configuration()`, tried again while Stripe does not answer.
+
+    For a Stripe emulator that starts beside the site. After `seconds`, the last
+    `stripe.APIConnectionError` is raised.
+    """
+    deadline = clock() + seconds
+    while True:
+        try:
+            return check_stripe_configuration()
+        except stripe.APIConnectionError:
+            if clock() >= deadline:
+                raise
+            sleep(0.5)
 
 
 def is_live_key(key: str) -> bool:

@@ -8,7 +8,9 @@ The subscriber's own app provides a small adapter module, named by
   `Http404` for someone who may not see that subscriber's billing;
 - `url_kwargs(subscriber)`: the URL keyword arguments of its billing pages;
 - `create_subscriber(owner)`: the subscriber a user starts with and manages;
-- `managed_subscriber(user)`: the subscriber whose billing the user manages first.
+- `managed_subscriber(user)`: the subscriber whose billing the user manages first;
+- `billing_managers(subscriber)`: the active users who manage its billing, the
+  recipients of the customer e-mails (`customer_emails.py`).
 
 Everything else in this app reads the same whoever is billed.
 """
@@ -21,6 +23,7 @@ from types import ModuleType
 from django.apps import apps
 from django.conf import settings
 from django.urls import reverse
+from djstripe.models import Customer
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,26 @@ def subscriber_from_reference(reference: str | None):
         return None
 
 
+def find_subscriber(subscription_id, customer_id=None, reference=None):
+    """The subscriber of a subscription, from local rows: the one linked to it, else
+    the owner of its customer, else the one its metadata `reference` names."""
+    model = get_subscriber_model()
+    subscriber = None
+    if subscription_id:
+        subscriber = model.objects.filter(subscription__id=subscription_id).first()
+    if subscriber is None and customer_id:
+        subscriber = model.objects.filter(customer__id=customer_id).first()
+        if subscriber is None:
+            owner = Customer.objects.filter(id=customer_id).values("subscriber")[:1]
+            subscriber = model.objects.filter(pk__in=owner).first()
+    return subscriber or subscriber_from_reference(reference)
+
+
+def subscriber_for_subscription(subscription):
+    """The subscriber linked to, or owning the customer of, a dj-stripe Subscription."""
+    return find_subscriber(subscription.id, subscription.customer_id)
+
+
 def subscriber_display_name(subscriber) -> str:
     return getattr(subscriber, "name", "") or getattr(subscriber, "email", "")
 
@@ -78,6 +101,7 @@ BILLING_URL_NAMES = (
     "subscription",
     "checkout",
     "portal",
+    "update_card",
     "demo",
     "demo_subscribers",
     "demo_pro",

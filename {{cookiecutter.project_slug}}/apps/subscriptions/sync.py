@@ -12,7 +12,9 @@ past the recorded value (still pending for the next run).
 import contextlib
 import enum
 import fcntl
+import hashlib
 import logging
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -137,17 +139,30 @@ def _iter_pending(chunk_size: int) -> Iterator:
         last_pk = chunk[-1].pk
 
 
+def _lock_file(database: str, name: str = LOCK_NAME) -> Path:
+    """The file that stands for the lock `name` of runs on this SQLite database.
+
+    It lives in the system's temporary folder, not beside the database, so the
+    project folder holds no runtime files; every process on this machine that opens
+    the same database finds the same file.
+    """
+    digest = hashlib.sha256(str(Path(database).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"{name.rpartition('.')[2]}-{digest}.lock"
+
+
 @contextlib.contextmanager
-def run_lock() -> Iterator[bool]:
-    """Hold the run-wide lock if free; yields whether this run got it.
+def run_lock(name: str = LOCK_NAME) -> Iterator[bool]:
+    """Hold the run-wide lock `name` if free; yields whether this run got it.
 
     Overlapping runs are already safe subscriber by subscriber (the claim); the lock
     only spares a second run the work. PostgreSQL: an advisory lock, released when
-    the connection ends. SQLite: a file lock beside the database, released when the
+    the connection ends. SQLite: a file lock (see `_lock_file`), released when the
     process ends. Otherwise the cache, which must then be shared between processes.
+    Other periodic runs (reconciliation, missed webhooks) take it under their own
+    name.
     """
     if connection.vendor == "postgresql":
-        key = zlib.crc32(LOCK_NAME.encode())
+        key = zlib.crc32(name.encode())
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
             acquired = cursor.fetchone()[0]
@@ -158,12 +173,12 @@ def run_lock() -> Iterator[bool]:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
     elif connection.vendor == "sqlite":
-        name = str(connection.settings_dict["NAME"])
-        if connection.creation.is_in_memory_db(name):
+        database = str(connection.settings_dict["NAME"])
+        if connection.creation.is_in_memory_db(database):
             # One process owns an in-memory database: nothing to race with.
             yield True
             return
-        with open(Path(name).with_name(Path(name).name + ".sync-lock"), "a") as fh:
+        with open(_lock_file(database, name), "a") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -174,12 +189,12 @@ def run_lock() -> Iterator[bool]:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
     else:
-        acquired = cache.add(LOCK_NAME, timezone.now().isoformat(), LOCK_TIMEOUT)
+        acquired = cache.add(name, timezone.now().isoformat(), LOCK_TIMEOUT)
         try:
             yield acquired
         finally:
             if acquired:
-                cache.delete(LOCK_NAME)
+                cache.delete(name)
 
 
 def _claim(subscriber, changed: datetime) -> bool:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("subscription/checkout/", views.create_checkout, name="checkout"),
     path("subscription/confirm/", views.checkout_success, name="checkout_success"),
     path("subscription/portal/", views.billing_portal, name="portal"),
+    path("subscription/card/", views.update_card, name="update_card"),
     path("subscription/demo/", views.demo, name="demo"),
     path(
         "subscription/demo/subscribers/",

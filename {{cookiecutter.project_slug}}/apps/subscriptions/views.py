@@ -3,8 +3,10 @@
 import logging
 
 import stripe
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -16,12 +18,21 @@ from .decorators import (
     subscriber_required,
 )
 from .metadata import get_active_plan_intervals
-from .selectors import billed_quantity, get_plan_choices, get_subscription_summary
-from .subscribers import billing_urls, subscriber_reverse
+from .selectors import (
+    billed_quantity,
+    get_ended_subscription,
+    get_pending_seats,
+    get_plan_choices,
+    get_subscription_summary,
+    trial_available,
+)
+from .subscribers import billing_adapter, billing_urls, subscriber_reverse
 
 logger = logging.getLogger(__name__)
 
 STRIPE_UNAVAILABLE = "Billing is unavailable right now; please try again shortly."
+# Checkout's cancel page is the subscription page with `?checkout=cancelled`.
+CHECKOUT_CANCELLED = "cancelled"
 
 
 def _render(request, template, subscriber, context):
@@ -48,6 +59,15 @@ def _billing_url(request, name, subscriber) -> str:
     return absolute_url(request, subscriber_reverse(name, subscriber))
 
 
+def _plans_context(plans, summary) -> dict:
+    """The plan cards and the toggle's intervals, the current plan's interval checked."""
+    intervals = get_active_plan_intervals()
+    checked = summary.interval if summary else ""
+    if checked not in intervals:
+        checked = intervals[0].value if intervals else ""
+    return {"plans": plans, "intervals": intervals, "checked_interval": checked}
+
+
 def _stripe_unavailable(request, subscriber, doing: str):
     """Log a failed Stripe call and send the customer back with a message."""
     logger.exception("Could not %s for %s", doing, subscriber)
@@ -67,43 +87,61 @@ def subscription(request):
         except stripe.StripeError:
             logger.warning("Could not refresh %s after the portal", subscriber)
         return redirect(subscriber_reverse("subscription", subscriber))
+    if request.GET.get("checkout") == CHECKOUT_CANCELLED:
+        messages.info(request, "Checkout was cancelled; nothing was charged.")
+        return redirect(subscriber_reverse("subscription", subscriber))
     summary = None
-    if subscriber.has_active_subscription():
+    # Shown while it is paid or owed for: a payment to make is no time to sell another.
+    if subscriber.has_current_subscription():
         summary = get_subscription_summary(subscriber)
     quantity = billed_quantity(subscriber)
+    can_manage = request.can_manage_billing
+    # A subscriber with a plan is offered the others only by those who may switch.
+    show_plans = can_manage or summary is None
+    plans = []
+    if show_plans:
+        with_trial = summary is None and trial_available(subscriber)
+        plans = get_plan_choices(quantity, current=summary, with_trial=with_trial)
     context = {
-        "can_manage": request.can_manage_billing,
+        "can_manage": can_manage,
         "summary": summary,
-        "plans": [] if summary else get_plan_choices(quantity),
-        "intervals": get_active_plan_intervals(),
+        "ended": None if summary else get_ended_subscription(subscriber),
+        "pending_seats": get_pending_seats(subscriber, summary) if can_manage else None,
         "quantity": quantity,
+        **_plans_context(plans, summary),
     }
     return _render(request, "subscriptions/subscription.html", subscriber, context)
+
+
+def _checkout_redirect(request, subscriber, price_id):
+    """Send the subscriber to Checkout for `price_id`, or to the portal if it pays.
+
+    400 for a price not on sale; a Stripe error comes back to the subscription page
+    with a message.
+    """
+    success_url = _billing_url(request, "checkout_success", subscriber)
+    subscription_url = _billing_url(request, "subscription", subscriber)
+    try:
+        target = checkout.start_checkout(
+            subscriber,
+            price_id,
+            email=request.user.email,
+            success_url=success_url + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=f"{subscription_url}?checkout={CHECKOUT_CANCELLED}",
+            return_url=subscription_url + "?from=portal",
+        )
+    except checkout.InvalidPrice:
+        return HttpResponseBadRequest("That price is not for sale here.")
+    except stripe.StripeError:
+        return _stripe_unavailable(request, subscriber, "start Checkout")
+    return redirect(target.url)
 
 
 @require_POST
 @billing_manager_required
 def create_checkout(request):
     """Send the subscriber to Stripe Checkout for the chosen price (400 if invalid)."""
-    subscriber = request.subscriber
-    success_url = _billing_url(request, "checkout_success", subscriber)
-    try:
-        target = checkout.start_checkout(
-            subscriber,
-            request.POST.get("price_id"),
-            email=request.user.email,
-            success_url=success_url + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=_billing_url(request, "subscription", subscriber),
-            return_url=_billing_url(request, "subscription", subscriber)
-            + "?from=portal",
-        )
-    except checkout.InvalidPrice:
-        return HttpResponseBadRequest("That price is not for sale here.")
-    except stripe.StripeError:
-        return _stripe_unavailable(request, subscriber, "start Checkout")
-    if target.to_portal:
-        messages.info(request, "You are already subscribed: manage your plan here.")
-    return redirect(target.url)
+    return _checkout_redirect(request, request.subscriber, request.POST.get("price_id"))
 
 
 @require_GET
@@ -133,11 +171,8 @@ def checkout_success(request):
     )
 
 
-@require_POST
-@billing_manager_required
-def billing_portal(request):
-    """Send the subscriber to Stripe's customer portal."""
-    subscriber = request.subscriber
+def _portal_redirect(request, subscriber):
+    """Send the subscriber to Stripe's customer portal, returning to its page."""
     return_url = _billing_url(request, "subscription", subscriber) + "?from=portal"
     try:
         url = portal.create_portal_session(subscriber, return_url)
@@ -147,6 +182,90 @@ def billing_portal(request):
     except stripe.StripeError:
         return _stripe_unavailable(request, subscriber, "open the billing portal")
     return redirect(url)
+
+
+@require_POST
+@billing_manager_required
+def billing_portal(request):
+    """Send the subscriber to Stripe's customer portal."""
+    return _portal_redirect(request, request.subscriber)
+
+
+# A GET, so that the links of the billing e-mails and of the banner of an overdue
+# payment work, through log in too. Like `pricing_checkout`, it is not protected
+# against cross-site requests, and need not be: it only opens a portal session on
+# the user's own billing, where nothing changes until the user acts.
+@require_GET
+@subscriber_required
+def update_card(request):
+    """Stripe's customer portal, to add or update the card (which pays what is owed).
+
+    Those who may not manage the billing are sent to the subscription page, told
+    who can.
+    """
+    subscriber = request.subscriber
+    if not request.can_manage_billing:
+        messages.info(
+            request,
+            "Only the people who manage this billing can update its card: "
+            "ask one of them to do it.",
+        )
+        return redirect(subscriber_reverse("subscription", subscriber))
+    return _portal_redirect(request, subscriber)
+
+
+# PUBLIC PRICING: the plans for visitors, and Checkout straight after signing up.
+
+
+@require_GET
+def pricing(request):
+    """The plans on sale, for anyone; each button leads to Checkout for its price.
+
+    Visitors go through sign-up (or log in) on the way; a signed-in user sees the
+    plans as the subscriber whose billing they manage would.
+    """
+    subscriber = None
+    if request.user.is_authenticated:
+        subscriber = billing_adapter().managed_subscriber(request.user)
+    summary = None
+    if subscriber is not None and subscriber.has_current_subscription():
+        summary = get_subscription_summary(subscriber)
+    quantity = billed_quantity(subscriber) if subscriber is not None else None
+    # Visitors (and those who manage no billing) see the trials a newcomer gets.
+    with_trial = summary is None and (subscriber is None or trial_available(subscriber))
+    plans = get_plan_choices(quantity or 1, current=summary, with_trial=with_trial)
+    context = {
+        **_plans_context(plans, summary),
+        "quantity": quantity,
+        "per_seat": settings.SUBSCRIPTIONS_PER_SEAT,
+        # With sign-up closed, visitors' buttons lead to log in instead.
+        "signup_open": get_account_adapter(request).is_open_for_signup(request),
+        "summary": summary,
+        "subscription_url": subscriber_reverse("subscription", subscriber)
+        if subscriber is not None
+        else "",
+    }
+    return render(request, "subscriptions/pricing.html", context)
+
+
+# A GET, so that the pricing page's links can carry on through sign-up and log-in
+# (allauth redirects to `next` with a GET). It is not protected against cross-site
+# requests as a POST would be, and that is acceptable: it only opens a Checkout
+# session (or the portal) for the user's own billing, which changes nothing until
+# the user completes the payment on Stripe's page.
+@require_GET
+@login_required
+def pricing_checkout(request, price_id):
+    """Checkout for `price_id` for the subscriber whose billing the user manages."""
+    subscriber = billing_adapter().managed_subscriber(request.user)
+    if subscriber is None:
+        messages.info(
+            request,
+            "You do not manage any billing here, so you cannot subscribe: "
+            "ask whoever manages it to choose a plan.",
+        )
+        return redirect("pricing:pricing")
+    return _checkout_redirect(request, subscriber, price_id)
 
 
 # SUBSCRIPTION DEMO: examples of gating to copy from.

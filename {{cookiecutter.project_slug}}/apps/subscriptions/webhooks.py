@@ -1,29 +1,41 @@
-"""dj-stripe webhook handlers that keep the subscriber's link right.
+"""dj-stripe webhook handlers: they keep the subscriber's link right and send the
+lifecycle signals, and dj-stripe's own webhook signals are passed on as the site's.
 
 dj-stripe verifies each delivery, stores the Event once (a repeated delivery is not
-processed again) and syncs the object before these run, in the same transaction.
+processed again) and syncs the event's object before these run, in the same
+transaction. What grants access is not taken from the event's body: the
+subscription is re-read from Stripe and applied (`transitions.apply_subscription`).
+An event about an object the site does not know is logged and left alone.
 """
 
 import logging
 
-from django.core.mail import mail_admins
+import stripe
 from django.db import transaction
+from django.dispatch import receiver
+from djstripe import signals as djstripe_signals
 from djstripe.event_handlers import djstripe_receiver
-from djstripe.models import Subscription
 
 from . import signals
 from .checkout import session_is_paid, subscriber_from_session
-from .linking import (
-    link_subscription,
-    subscriber_for_subscription,
-    unlink_subscription,
-)
-from .selectors import subscription_plan
-from .stripe_client import api_key
-from .stripe_data import is_active_status
-from .subscribers import subscriber_display_name
+from .invoice_events import INVOICE_EVENT_TYPES, signal_invoice_event
+from .linking import link_subscription
+from .stripe_client import stripe_options
+from .stripe_data import stripe_id
+from .transitions import apply_subscription
 
 logger = logging.getLogger(__name__)
+
+SUBSCRIPTION_EVENT_TYPES = (
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "customer.subscription.trial_will_end",
+    "customer.subscription.pending_update_applied",
+    "customer.subscription.pending_update_expired",
+)
 
 
 @djstripe_receiver("checkout.session.completed")
@@ -37,52 +49,65 @@ def provision_completed_checkout(sender, event, **kwargs):
         logger.warning("Checkout session %s names no subscriber", session.get("id"))
         return
     if session_is_paid(session):
-        link_subscription(subscriber, session["subscription"])
+        # By id: the subscription is re-read from Stripe before it is linked.
+        link_subscription(subscriber, stripe_id(session["subscription"]))
 
 
-def _local_subscription(event) -> Subscription:
-    subscription_id = event.data["object"]["id"]
-    subscription = Subscription.objects.filter(id=subscription_id).first()
-    if subscription is None:
-        subscription = Subscription._get_or_retrieve(
-            id=subscription_id, api_key=api_key()
-        )
-    return subscription
-
-
-@djstripe_receiver("customer.subscription.updated")
-def follow_subscription_update(sender, event, **kwargs):
-    """Link an active subscription and tell the site what changed."""
-    subscription = _local_subscription(event)
-    subscriber = subscriber_for_subscription(subscription)
-    if subscriber is None:
+@djstripe_receiver(list(SUBSCRIPTION_EVENT_TYPES))
+def follow_subscription(sender, event, **kwargs):
+    """Re-read the event's subscription from Stripe and apply it: link or unlink the
+    subscriber, and signal what changed since the site last saw it."""
+    subscription_id = stripe_id(event.data.get("object"))
+    if not subscription_id:
         return
-    if subscriber.subscription_id != subscription.pk:
-        if not is_active_status(subscription.status):
-            return
-        link_subscription(subscriber, subscription.id)
-    signals.send_after_commit(
-        signals.subscription_updated,
-        subscriber,
-        subscription,
-        previous_attributes=event.data.get("previous_attributes") or {},
+    try:
+        data = stripe.Subscription.retrieve(subscription_id, **stripe_options())
+    except stripe.InvalidRequestError as error:
+        if error.code != "resource_missing":
+            raise
+        logger.warning(
+            "%s: subscription %s is not in Stripe", event.id, subscription_id
+        )
+        return
+    apply_subscription(data, event=event)
+
+
+@djstripe_receiver(list(INVOICE_EVENT_TYPES))
+def follow_invoice(sender, event, **kwargs):
+    """Send the invoice and payment signals of the event, once."""
+    signal_invoice_event(event)
+
+
+def _about(trigger) -> dict:
+    body = trigger.json_body
+    return {"event_id": body.get("id"), "event_type": body.get("type")}
+
+
+@receiver(djstripe_signals.webhook_post_validate)
+def announce_webhook_received(sender, instance, valid, **kwargs):
+    signals.webhook_received.send(
+        sender=sender, trigger=instance, valid=valid, **_about(instance)
     )
 
 
-@djstripe_receiver("customer.subscription.deleted")
-def follow_subscription_deletion(sender, event, **kwargs):
-    """Unlink an ended subscription and tell the site admins."""
-    subscription = _local_subscription(event)
-    subscriber = subscriber_for_subscription(subscription)
-    if subscriber is None or not unlink_subscription(subscriber, subscription):
-        return
-    plan = subscription_plan(subscription)
-    name = subscriber_display_name(subscriber)
-    plan_name = plan.name if plan else "a plan"
+@receiver(djstripe_signals.webhook_post_process)
+def announce_webhook_processed(sender, instance, **kwargs):
+    event = getattr(instance, "event", None)
+    # An event stored before this delivery arrived was processed then, not now.
+    redelivery = event is not None and event.djstripe_created < instance.created
     transaction.on_commit(
-        lambda: mail_admins(
-            f"Subscription ended: {name}",
-            f"{name} ({subscriber.pk}) is no longer subscribed to {plan_name}.\n"
-            f"Stripe subscription: {subscription.id}\n",
+        lambda: signals.webhook_processed.send(
+            sender=sender,
+            trigger=instance,
+            event=event,
+            redelivery=redelivery,
+            **_about(instance),
         )
+    )
+
+
+@receiver(djstripe_signals.webhook_processing_error)
+def announce_webhook_failed(sender, instance, exception, **kwargs):
+    signals.webhook_failed.send(
+        sender=sender, trigger=instance, exception=exception, **_about(instance)
     )

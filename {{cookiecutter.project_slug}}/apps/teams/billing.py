@@ -34,3 +34,13 @@ def managed_subscriber(user):
         .first()
     )
     return membership.team if membership else None
+
+
+def billing_managers(team) -> list:
+    """The team's admins (active users), who get its billing e-mails."""
+    memberships = (
+        Membership.objects.select_related("user")
+        .filter(team=team, role=Membership.Role.ADMIN, user__is_active=True)
+        .order_by("created_at")
+    )
+    return [membership.user for membership in memberships]

@@ -1,3 +1,4 @@
+from apps.subscriptions.selectors import billing_alert
 from apps.subscriptions.subscribers import subscriber_reverse
 
 from .decorators import CURRENT_TEAM_SESSION_KEY
@@ -5,7 +6,8 @@ from .models import Team
 
 
 def teams(request):
-    """The user's teams, the one they are working in, and that team's billing link."""
+    """The user's teams, the one they are working in, that team's billing link and
+    the banner of a payment it owes."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -19,4 +21,5 @@ def teams(request):
     context = {"user_teams": user_teams, "current_team": current}
     if current is not None:
         context["subscription_url"] = subscriber_reverse("subscription", current)
+        context["billing_alert"] = billing_alert(current)
     return context

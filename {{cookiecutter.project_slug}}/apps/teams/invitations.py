@@ -1,8 +1,11 @@
 """Inviting people to a team by e-mail and accepting those invitations."""
 
+from urllib.parse import urlsplit
+
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from .membership import add_member
@@ -42,6 +45,32 @@ def check_invitation(invitation: Invitation, user) -> None:
             f"This invitation is for {invitation.email}, but you are signed in as "
             f"{user.email}."
         )
+
+
+def invitation_signed_up_for(request, user) -> Invitation | None:
+    """The invitation `user` is signing up to accept, or None.
+
+    The invitation page sends visitors to sign up with `?next=` its own URL; the
+    sign-up form passes `next` on. The invitation counts only if `user` may accept it
+    (its address, not used, not expired).
+    """
+    if request is None:
+        return None
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return None
+    if match.view_name != "teams:accept_invitation":
+        return None
+    invitation = Invitation.objects.filter(token=match.kwargs["token"]).first()
+    if invitation is None:
+        return None
+    try:
+        check_invitation(invitation, user)
+    except InvitationError:
+        return None
+    return invitation
 
 
 @transaction.atomic

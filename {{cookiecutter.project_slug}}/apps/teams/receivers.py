@@ -4,13 +4,17 @@ from django.dispatch import receiver
 
 from apps.subscriptions.sync import mark_billing_details_changed
 
+from .invitations import invitation_signed_up_for
 from .membership import create_team
 from .models import Membership, Team
 
 
 @receiver(user_signed_up)
 def create_team_on_sign_up(sender, request, user, **kwargs):
-    """Everyone starts with a team of their own, which they administer."""
+    """Everyone starts with a team of their own, which they administer, except
+    those who sign up to join a team they were invited to."""
+    if invitation_signed_up_for(request, user) is not None:
+        return
     local_part = user.email.split("@")[0]
     create_team(name=f"{user.name or local_part}'s team", owner=user)
 

@@ -99,7 +99,8 @@ def change_member_role(request, team_slug, membership_id):
     else:
         try:
             change_role(membership=membership, role=form.cleaned_data["role"])
-            messages.success(request, f"{membership.user} is now {membership.role}.")
+            role = "an admin" if membership.is_admin else "a member"
+            messages.success(request, f"{membership.user} is now {role}.")
         except LastAdminError as error:
             messages.error(request, str(error))
     return redirect("teams:settings", team_slug=team_slug)

@@ -23,3 +23,8 @@ def create_subscriber(owner):
 def managed_subscriber(user):
     """The user manages their own billing."""
     return user
+
+
+def billing_managers(user) -> list:
+    """The user, who gets their own billing e-mails (none once deactivated)."""
+    return [user] if user.is_active else []

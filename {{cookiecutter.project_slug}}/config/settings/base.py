@@ -1,5 +1,6 @@
 """Settings shared by every environment; each value comes from the environment."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -7,6 +8,12 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 APPS_DIR = BASE_DIR / "apps"
 env = environ.Env()
+# https://django-environ.readthedocs.io/en/latest/tips.html#multiple-env-files
+# Local development keeps its choices in .env (the post-generation hook wrote one), read
+# before any setting below so that each of them sees it; a variable of the real
+# environment still wins. Tests and production read the real environment only.
+if os.environ.get("DJANGO_SETTINGS_MODULE") == "config.settings.local":
+    env.read_env(os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env")))
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -35,6 +42,9 @@ SITE_DESCRIPTION = env(
     "SITE_DESCRIPTION",
     default="{{ cookiecutter.description|replace('\\', '\\\\')|replace('"', "'") }}",
 )
+# The site's public address, for links in what is sent without a request to take
+# the host from: the billing e-mails, rendered by a Celery task.
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
 
 # DATABASES
 # ------------------------------------------------------------------------------
@@ -215,6 +225,9 @@ DEFAULT_FROM_EMAIL = env(
 )
 # https://docs.djangoproject.com/en/5.2/ref/settings/#server-email
 SERVER_EMAIL = env("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#email-subject-prefix
+# Error reports and billing alerts to ADMINS carry the site's name.
+EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 # https://docs.djangoproject.com/en/5.2/ref/settings/#email-timeout
 EMAIL_TIMEOUT = 5
 
@@ -311,7 +324,11 @@ DJSTRIPE_SUBSCRIBER_MODEL = "users.User"
 {%- endif %}
 # The local stand-in for Stripe (python -m stripe_emulator); refused in production.
 STRIPE_EMULATOR = env.bool("STRIPE_EMULATOR", default=False)
-STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111")
+# `make dev` starts it on STRIPE_EMULATOR_PORT (see the Procfile).
+STRIPE_EMULATOR_PORT = env.int("STRIPE_EMULATOR_PORT", default=12111)
+STRIPE_EMULATOR_URL = env(
+    "STRIPE_EMULATOR_URL", default=f"http://127.0.0.1:{STRIPE_EMULATOR_PORT}"
+)
 
 # SUBSCRIPTIONS
 # ------------------------------------------------------------------------------
@@ -335,8 +352,72 @@ SUBSCRIPTIONS_PER_SEAT = {{ "True" if cookiecutter.per_seat_billing == "y" else 
 SUBSCRIPTIONS_PRORATION_BEHAVIOR = env(
     "SUBSCRIPTIONS_PRORATION_BEHAVIOR", default="create_prorations"
 )
-# Seconds between two reconciliations of local subscriptions with Stripe.
+# https://docs.stripe.com/billing/subscriptions/trials
+# Days of free trial of the plans whose ProductMetadata sets no trial_days (0: none).
+SUBSCRIPTIONS_TRIAL_DAYS = env.int("SUBSCRIPTIONS_TRIAL_DAYS", default=0)
+# Whether Checkout asks for a card before a trial starts (payment_method_collection
+# "always") or starts it without one ("if_required").
+SUBSCRIPTIONS_TRIAL_REQUIRES_CARD = env.bool(
+    "SUBSCRIPTIONS_TRIAL_REQUIRES_CARD", default=False
+)
+# What Stripe does when a trial ends with no card: cancel, pause or create_invoice
+# (trial_settings.end_behavior.missing_payment_method).
+SUBSCRIPTIONS_TRIAL_END_BEHAVIOR = env(
+    "SUBSCRIPTIONS_TRIAL_END_BEHAVIOR", default="cancel"
+)
+# Days a past_due subscription keeps access after its first failed payment; then the
+# gates close until it is paid. Counts only while past_due is an active status.
+SUBSCRIPTIONS_GRACE_PERIOD_DAYS = env.int("SUBSCRIPTIONS_GRACE_PERIOD_DAYS", default=7)
+# The billing e-mails the subscriber's billing managers get, by kind (see
+# apps/subscriptions/customer_emails.py): leave one out to switch it off.
+SUBSCRIPTIONS_CUSTOMER_EMAILS = env.list(
+    "SUBSCRIPTIONS_CUSTOMER_EMAILS",
+    default=[
+        "subscription_started",
+        "trial_ending",
+        "payment_failed",
+        "payment_recovered",
+        "cancellation_scheduled",
+        "subscription_ended",
+    ],
+)
+# Seconds between two seat syncs (per-seat billing; local settings use 60).
 SUBSCRIPTIONS_SYNC_INTERVAL = env.int("SUBSCRIPTIONS_SYNC_INTERVAL", default=86400)
+# Seconds between two reconciliations of every subscription with Stripe, by
+# polling: it applies what lost webhooks did not tell (apps.subscriptions.reconcile).
+SUBSCRIPTIONS_RECONCILE_INTERVAL = env.int(
+    "SUBSCRIPTIONS_RECONCILE_INTERVAL", default=60 * 60
+)
+# Seconds between two checks for Stripe events the webhook endpoint missed
+# (apps.subscriptions.pending_webhooks).
+SUBSCRIPTIONS_PENDING_WEBHOOKS_INTERVAL = env.int(
+    "SUBSCRIPTIONS_PENDING_WEBHOOKS_INTERVAL", default=60 * 60
+)
+# Seconds a check looks back before the newest stored event: at least the interval,
+# so that a gap that opened and closed between two checks is still seen.
+SUBSCRIPTIONS_PENDING_WEBHOOKS_OVERLAP = env.int(
+    "SUBSCRIPTIONS_PENDING_WEBHOOKS_OVERLAP",
+    default=SUBSCRIPTIONS_PENDING_WEBHOOKS_INTERVAL + 5 * 60,
+)
+# More missed events than this in one check mail the ADMINS: the endpoint is likely
+# disabled, deleted or at a wrong URL.
+SUBSCRIPTIONS_PENDING_WEBHOOKS_THRESHOLD = env.int(
+    "SUBSCRIPTIONS_PENDING_WEBHOOKS_THRESHOLD", default=20
+)
+# Times the check itself tries an event whose processing raised, before it gives up.
+SUBSCRIPTIONS_PENDING_WEBHOOKS_MAX_ATTEMPTS = env.int(
+    "SUBSCRIPTIONS_PENDING_WEBHOOKS_MAX_ATTEMPTS", default=5
+)
+# https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#entries
+# Every site polls Stripe for what lost webhooks did not tell it.
+CELERY_BEAT_SCHEDULE["reconcile-subscriptions"] = {
+    "task": "apps.subscriptions.tasks.reconcile_subscriptions_task",
+    "schedule": SUBSCRIPTIONS_RECONCILE_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["check-pending-webhooks"] = {
+    "task": "apps.subscriptions.tasks.check_pending_webhooks_task",
+    "schedule": SUBSCRIPTIONS_PENDING_WEBHOOKS_INTERVAL,
+}
 {%- if cookiecutter.per_seat_billing == "y" %}
 # https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#entries
 # Seat counts that changed reach Stripe on this schedule (apps.subscriptions.sync).

@@ -45,6 +45,8 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list(
     "DJANGO_CSRF_TRUSTED_ORIGINS", default=[f"https://{host}" for host in ALLOWED_HOSTS]
 )
+# Links in e-mails point at the public address, over HTTPS.
+SITE_URL = env("SITE_URL", default="https://{{ cookiecutter.domain_name }}")
 
 # DATABASES
 # ------------------------------------------------------------------------------

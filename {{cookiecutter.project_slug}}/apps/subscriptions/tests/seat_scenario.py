@@ -111,7 +111,7 @@ def stripe_quantity(subscriber) -> int:
     return subscription["items"]["data"][0]["quantity"]
 
 
-def _copy_of(template, number: int):
+def copy_of(template, number: int):
     """An unsaved copy of a subscriber row, its unique values made unique again."""
     model = type(template)
     values = {}
@@ -165,7 +165,7 @@ def bulk_synced_subscribers(template, count: int, start: int = 0) -> None:
     for n, (customer, subscription) in enumerate(
         zip(customers, subscriptions, strict=True)
     ):
-        copy = _copy_of(template, start + n)
+        copy = copy_of(template, start + n)
         copy.customer, copy.subscription = customer, subscription
         copies.append(copy)
     type(template)._default_manager.bulk_create(copies)

@@ -1,5 +1,6 @@
 """Checkout against the emulator: starting it, and provisioning on return or webhook."""
 
+import re
 import threading
 from urllib.parse import urlsplit
 
@@ -80,6 +81,37 @@ def test_the_return_page_provisions_the_subscription(
     subscriber.refresh_from_db()
     assert subscriber.has_active_subscription()
     assert activations == [(subscriber.pk, subscriber.subscription.id)]
+
+
+@pytest.mark.parametrize("webhooks_first", [False, True])
+def test_the_confirm_page_names_the_card_just_used(
+    billing_client,
+    urls,
+    stripe_catalogue,
+    stripe_emulator,
+    webhook_endpoint,
+    webhooks_first,
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    success_url = stripe_emulator.complete_checkout(session_id)
+    if webhooks_first:
+        stripe_emulator.deliver_webhooks()
+    page = return_from(billing_client, success_url).content.decode()
+    [card] = [pm["card"] for pm in stripe_emulator.all("payment_method")]
+    expected = f"{card['brand'].title()} ending {card['last4']}"
+    assert re.search(rf'data-testid="payment-method">\s*{expected}\s*<', page)
+
+
+def test_checkout_is_cancelled_back_to_a_page_that_says_so(
+    billing_client, urls, stripe_catalogue, stripe_emulator
+):
+    session_id = start_checkout(billing_client, urls, stripe_catalogue["pro"])
+    cancel_url = urlsplit(
+        stripe_emulator.get("checkout.session", session_id)["cancel_url"]
+    )
+    response = billing_client.get(f"{cancel_url.path}?{cancel_url.query}", follow=True)
+    assert response.redirect_chain[-1][0] == urls("subscription")
+    assert "Checkout was cancelled; nothing was charged." in response.content.decode()
 
 
 def test_a_declined_card_leaves_the_subscriber_unsubscribed(

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from djstripe.models import WebhookEndpoint
 
 from apps.subscriptions.demo_catalogue import DEMO_TIERS
-from apps.subscriptions.metadata import ProductMetadata
+from apps.subscriptions.metadata import ProductMetadata, get_active_products
 from apps.subscriptions.stripe_client import stripe_options
 
 pytestmark = pytest.mark.django_db
@@ -154,6 +154,14 @@ def test_block_makes_the_first_product_the_only_default(stripe_emulator):
     products = _active_products(_block(output))
     assert [p.is_default for p in products] == [True, False, False]
     assert products[0].stripe_id == DEMO_TIERS[0].product_id
+
+
+def test_block_carries_the_trials_of_the_demo_catalogue(stripe_emulator):
+    output = _run("bootstrap_subscriptions", "--create-demo-products")
+    printed = {p.stripe_id: p.trial_days for p in _active_products(_block(output))}
+    shipped = {p.stripe_id: p.trial_days for p in get_active_products()}
+    assert printed == shipped
+    assert printed["prod_demo_starter"] == 14
 
 
 @pytest.mark.parametrize("args", COMMANDS)

@@ -1,14 +1,17 @@
 """Webhooks through dj-stripe's endpoint keep the subscriber's link and status right."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils.formats import date_format
 from djstripe.models import Event, WebhookEventTrigger
 
 from apps.subscriptions import signals
-from apps.subscriptions.linking import subscriber_for_subscription
 from apps.subscriptions.portal import create_portal_session
 from apps.subscriptions.selectors import subscription_plan
+from apps.subscriptions.subscribers import subscriber_for_subscription
 
 from .test_checkout import return_from, start_checkout
 
@@ -127,6 +130,21 @@ def test_a_deletion_unlinks_and_mails_the_site_admins(
     subscriber.refresh_from_db()
     assert subscriber.subscription is None
     assert not subscriber.has_active_subscription()
-    [message] = mail.outbox
+    # The site admins' note; the subscriber's billing managers get their own.
+    [message] = [m for m in mail.outbox if m.to == ["admin@example.com"]]
     assert "Subscription ended" in message.subject
     assert "Pro" in message.body
+
+
+def test_after_a_deletion_the_page_says_which_plan_ended_and_when(
+    subscribed, stripe_emulator, subscriber, billing_client, urls
+):
+    _portal(stripe_emulator, subscribed, "cancel_now")
+    stripe_emulator.deliver_webhooks()
+    subscribed.refresh_from_db()
+    ended_at = datetime.fromtimestamp(subscribed.stripe_data["ended_at"], tz=UTC)
+
+    page = " ".join(billing_client.get(urls("subscription")).content.decode().split())
+
+    ended_on = date_format(ended_at, "DATE_FORMAT")
+    assert f"Your Pro subscription ended on {ended_on}." in page

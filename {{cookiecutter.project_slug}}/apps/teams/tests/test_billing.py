@@ -1,6 +1,7 @@
 """A team's billing: admins manage it, members read it, outsiders get 404."""
 
 import pytest
+from django.urls import reverse
 
 from apps.subscriptions.tests.factories import make_subscription
 from apps.teams.models import Membership
@@ -16,11 +17,13 @@ def member_client(client, subscriber):
     return client
 
 
-def test_members_see_the_plans_without_upgrade_buttons(member_client, catalogue, urls):
+def test_members_see_the_plans_without_subscribe_buttons(
+    member_client, catalogue, urls
+):
     page = member_client.get(urls("subscription")).content.decode()
     assert catalogue[0].name in page
-    assert "Upgrade to" not in page
-    assert "Only those who manage this billing can subscribe" in page
+    assert "Subscribe to" not in page
+    assert "Only the people who manage this billing can subscribe" in page
 
 
 def test_members_see_the_subscription_without_manage_button(
@@ -32,6 +35,7 @@ def test_members_see_the_subscription_without_manage_button(
     page = member_client.get(urls("subscription")).content.decode()
     assert "Active" in page
     assert "Manage billing" not in page
+    assert "Switch to" not in page
 
 
 @pytest.mark.parametrize("name", ["checkout", "portal"])
@@ -65,3 +69,19 @@ def test_admins_of_another_team_get_404(
     client.force_login(other_admin)
     assert client.get(urls("subscription")).status_code == 404
     assert Membership.objects.filter(user=other_admin, team=subscriber).count() == 0
+
+
+def test_a_member_who_administers_no_team_is_told_they_cannot_subscribe(
+    member_client, catalogue
+):
+    from djstripe.models import Price
+
+    page = member_client.get("/pricing/").content.decode()
+    assert "You do not manage any billing here" in page
+    assert "Subscribe to" not in page
+    checkout = reverse(
+        "pricing:checkout", kwargs={"price_id": Price.objects.first().id}
+    )
+    response = member_client.get(checkout, follow=True)
+    assert response.redirect_chain[-1][0] == "/pricing/"
+    assert "You do not manage any billing here" in response.content.decode()

@@ -16,7 +16,15 @@ import urllib.request
 
 import pytest
 
-from tests.processes import PROJECT_DIR, Processes, free_port, wait_for
+from tests.processes import (
+    EMULATOR_MISSING,
+    PROJECT_DIR,
+    Processes,
+    emulator_installed,
+    free_port,
+    require,
+    wait_for,
+)
 
 API_KEY = "sk_test_emulator0000000000000000000000"
 
@@ -107,6 +115,7 @@ def redis_url(processes):
 @pytest.fixture
 def site_env(tmp_path, processes, redis_url):
     """The environment of the site's processes, with the emulator started."""
+    require(emulator_installed(), EMULATOR_MISSING)
     (tmp_path / "queue").mkdir()
     (tmp_path / "results").mkdir()
     (tmp_path / "seat_settings.py").write_text(settings_module(tmp_path))

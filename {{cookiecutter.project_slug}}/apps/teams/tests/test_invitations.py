@@ -1,4 +1,6 @@
+import html
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
@@ -109,6 +111,68 @@ def test_new_invitee_with_mandatory_verification_returns_to_the_invitation(
     assert response["Location"] == accept_url(invitation)
     client.post(accept_url(invitation))
     assert team.memberships.filter(user__email=invitation.email).exists()
+
+
+def sign_up_link(client, invitation) -> str:
+    """The invitation page's Sign up link, as a visitor sees it."""
+    page = client.get(accept_url(invitation)).content.decode()
+    [link] = re.findall(r'href="(/accounts/signup/\?next=[^"]*)"', page)
+    return html.unescape(link)
+
+
+def sign_up(client, link, email):
+    return client.post(
+        link,
+        {
+            "email": email,
+            "password1": "a-Long-passphrase-9",
+            "password2": "a-Long-passphrase-9",
+            "next": parse_qs(urlsplit(link).query)["next"][0],
+        },
+    )
+
+
+def test_the_sign_up_form_opens_with_the_invited_address(client, team):
+    invitation = InvitationFactory(team=team)
+    page = client.get(sign_up_link(client, invitation)).content.decode()
+    assert re.search(rf'name="email"[^>]*value="{re.escape(invitation.email)}"', page)
+
+
+def test_an_invitee_who_signs_up_gets_no_team_of_their_own(client, team):
+    invitation = InvitationFactory(team=team)
+    response = sign_up(client, sign_up_link(client, invitation), invitation.email)
+    assert response["Location"] == accept_url(invitation)
+    assert not Membership.objects.filter(user__email=invitation.email).exists()
+
+    client.post(accept_url(invitation))
+
+    [membership] = Membership.objects.filter(user__email=invitation.email)
+    assert membership.team == team
+
+
+def test_signing_up_with_another_address_still_gets_a_team(client, team):
+    invitation = InvitationFactory(team=team)
+    sign_up(client, sign_up_link(client, invitation), "someone.else@example.com")
+    [membership] = Membership.objects.filter(user__email="someone.else@example.com")
+    assert membership.team != team
+    assert membership.role == Membership.Role.ADMIN
+
+
+def test_signing_up_through_a_used_invitation_still_gets_a_team(client, team):
+    invitation = InvitationFactory(team=team, used=True)
+    sign_up(client, sign_up_link(client, invitation), invitation.email)
+    [membership] = Membership.objects.filter(user__email=invitation.email)
+    assert membership.team != team
+
+
+@pytest.mark.parametrize(
+    ("role", "words"), [("admin", "an admin"), ("member", "a member")]
+)
+def test_the_invitation_names_the_role_in_plain_english(client, team, role, words):
+    invitation = InvitationFactory(team=team, role=role)
+    client.force_login(UserFactory(email=invitation.email))
+    page = " ".join(client.get(accept_url(invitation)).content.decode().split())
+    assert f"to join {team.name} as {words}." in page
 
 
 def test_unknown_token_is_404(client):

@@ -30,15 +30,29 @@ def test_settings_page_lists_members(client, team, team_admin, team_member):
 def test_admin_promotes_a_member(client, team, team_admin, team_member):
     membership = team.memberships.get(user=team_member)
     client.force_login(team_admin)
-    client.post(
+    response = client.post(
         reverse(
             "teams:change_role",
             kwargs={"team_slug": team.slug, "membership_id": membership.pk},
         ),
         {"role": "admin"},
+        follow=True,
     )
     membership.refresh_from_db()
     assert membership.role == "admin"
+    assert f"{team_member} is now an admin." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "words"), [("admin", "an admin"), ("member", "a member")]
+)
+def test_the_dashboard_names_the_role_in_plain_english(
+    client, team, team_admin, team_member, role, words
+):
+    client.force_login(team_admin if role == "admin" else team_member)
+    response = client.get(reverse("teams:dashboard", kwargs={"team_slug": team.slug}))
+    page = " ".join(response.content.decode().split())
+    assert f"You are {words} of this team." in page
 
 
 def test_admin_removes_a_member(client, team, team_admin, team_member):

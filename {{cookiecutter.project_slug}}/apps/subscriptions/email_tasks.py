@@ -1,0 +1,24 @@
+"""The Celery task that sends the customer e-mails (`customer_emails.py`).
+
+A module of its own, not `tasks.py`: `receivers.py` imports it to queue the task,
+and `SubscriptionsConfig.ready()` imports `receivers.py`, so every process that
+loads Django (the web, and the worker) knows the task.
+"""
+
+from celery import shared_task
+
+from .customer_emails import send_customer_email
+from .subscribers import subscriber_from_reference
+
+
+# A mail server that fails or cannot be reached is tried again, later and later; a
+# retry after some of the messages went out sends those again.
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_customer_email_task(kind: str, subscriber: str, data: dict) -> int:
+    """Send one customer e-mail of `kind` about the subscriber named by `subscriber`
+    (a `subscriber_reference`); how many messages went out. A subscriber deleted
+    meanwhile gets none."""
+    found = subscriber_from_reference(subscriber)
+    if found is None:
+        return 0
+    return send_customer_email(kind, found, data)
