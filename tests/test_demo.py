@@ -107,7 +107,9 @@ def test_make_demo_serves_a_site_whose_demo_user_sees_priced_plans(tmp_path):
         ).read()
         page = subscription.decode()
 
-        for plan in ("Starter", "Pro", "Business"):
+        # The demo catalogue's Starter plan starts with a free trial.
+        assert "Start free trial" in page
+        for plan in ("Pro", "Business"):
             assert f"Subscribe to {plan}" in page
         assert "$15.00" in page  # the Pro price, read from the emulator's catalogue
     finally:

@@ -66,5 +66,7 @@ def test_stripe_requests_and_queries_do_not_grow_with_unchanged_subscriptions(
     # ... and the unchanged ones a few queries per page, none each.
     per_page = (many_unchanged.queries - few_unchanged.queries) / (12 - 2)
     assert per_page <= 4
-    assert few_unchanged.queries == per_page * 2
+    # Beyond its pages a run costs only its lock: on PostgreSQL an advisory lock,
+    # taken and released (2 queries), elsewhere none.
+    assert few_unchanged.queries - per_page * 2 in (0, 2)
     assert few_unchanged.changed == many_unchanged.changed == {}
