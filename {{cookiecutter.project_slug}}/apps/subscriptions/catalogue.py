@@ -6,6 +6,7 @@ from django.utils.text import slugify
 from djstripe.models import Price, Product
 
 from .metadata import get_active_products
+from .price_math import periods_a_year, starting_amount
 from .stripe_client import api_key, stripe_options
 
 # A product's metadata key for the days of free trial its block entry offers.
@@ -62,11 +63,12 @@ def retire_missing_prices(product_ids, listed_price_ids) -> int:
 
 
 def _yearly_amount(price) -> int | None:
-    recurring = price.stripe_data.get("recurring") or {}
-    if not recurring or not price.active:
+    """What a year of one seat costs (package and tiered prices too, every 3
+    months four times), to order the plans by."""
+    periods = periods_a_year(price.stripe_data.get("recurring"))
+    if periods is None or not price.active:
         return None
-    amount = price.stripe_data.get("unit_amount") or 0
-    return amount * 12 if recurring.get("interval") == "month" else amount
+    return int(periods * (starting_amount(price.stripe_data) or 0))
 
 
 def _literal(value: str) -> str:

@@ -9,7 +9,7 @@ from django.db import DatabaseError
 from djstripe.settings import djstripe_settings
 
 from .customer_emails import EMAIL_KINDS
-from .metadata import get_active_plan_intervals, get_active_products
+from .metadata import PlanInterval, get_active_plan_intervals, get_active_products
 from .portal import recorded_configuration_id
 
 # Against the emulator, `make dev` runs this before the site starts.
@@ -22,9 +22,9 @@ def _synced_products(product_ids):
     products = {p.id: p for p in Product.objects.filter(id__in=product_ids)}
     intervals: dict[str, set[str]] = {product_id: set() for product_id in product_ids}
     for price in Price.objects.filter(active=True, product__id__in=product_ids):
-        recurring = price.stripe_data.get("recurring") or {}
-        if recurring.get("interval"):
-            intervals[price.product_id].add(recurring["interval"])
+        interval = PlanInterval.of_price(price.stripe_data)
+        if interval is not None:
+            intervals[price.product_id].add(interval.value)
     return products, intervals
 
 
@@ -57,7 +57,7 @@ def check_active_products(app_configs=None, **kwargs):
                 messages.append(
                     checks.Warning(
                         f"Product {product.stripe_id} ({product.slug}) has no active "
-                        f"recurring price billed every {interval.value}.",
+                        f"recurring price billed every {interval.every}.",
                         hint="Add the price in Stripe and run "
                         "`manage.py bootstrap_subscriptions`, or remove the interval "
                         "from ACTIVE_PLAN_INTERVALS.",

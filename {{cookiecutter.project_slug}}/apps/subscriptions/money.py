@@ -43,3 +43,15 @@ def format_amount(minor_units: int | None, currency: str) -> str:
     text = f"{value:,.{places}f}"
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+def decimal_places(currency: str) -> int:
+    """How many decimals the currency's major unit has: 2, or 0 for "jpy" and the like."""
+    return 0 if (currency or "").lower() in ZERO_DECIMAL_CURRENCIES else 2
+
+
+def to_minor_units(value: Decimal, currency: str) -> int | None:
+    """`Decimal("12.50"), "usd"` -> `1250`; None when the value has finer decimals
+    than the currency (12.505 dollars)."""
+    minor = value * (10 ** decimal_places(currency))
+    return int(minor) if minor == minor.to_integral_value() else None

@@ -16,7 +16,7 @@ from django.conf import settings
 from djstripe.models import Price
 from djstripe.settings import djstripe_settings
 
-from .metadata import get_active_plan_intervals, get_active_products
+from .metadata import PlanInterval, get_active_plan_intervals, get_active_products
 from .models import PortalConfiguration
 from .stripe_client import stripe_options
 
@@ -88,8 +88,7 @@ def _portal_prices() -> dict[str, list[str]]:
     prices: dict[str, list[str]] = {product_id: [] for product_id in product_ids}
     listed = Price.objects.filter(active=True, product__id__in=product_ids)
     for price in listed.order_by("created", "id"):
-        recurring = price.stripe_data.get("recurring") or {}
-        if recurring.get("interval") in intervals:
+        if PlanInterval.of_price(price.stripe_data) in intervals:
             prices[price.product_id].append(price.id)
     return {product_id: ids for product_id, ids in prices.items() if ids}
 

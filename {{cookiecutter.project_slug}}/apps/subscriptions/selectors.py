@@ -9,6 +9,10 @@ from django.utils import timezone
 from django.utils.timesince import timeuntil
 from djstripe.models import Customer, PaymentMethod, Price, Subscription
 
+# The billing history formats its invoices' discounts with the two re-exported here.
+from .discounts import DiscountSummary, subscription_discounts
+from .discounts import discount_label as discount_label
+from .discounts import invoice_discounts as invoice_discounts
 from .metadata import (
     PlanInterval,
     ProductMetadata,
@@ -17,6 +21,15 @@ from .metadata import (
     get_product_metadata,
 )
 from .money import format_amount
+from .price_math import (
+    PriceKind,
+    amount_for_quantity,
+    discounted_amount,
+    per_period,
+    price_kind,
+    starting_amount,
+    unit_amount,
+)
 from .stripe_data import (
     ENDED_STATUSES,
     OWING_STATUSES,
@@ -60,8 +73,12 @@ def active_plan_prices():
 class PriceOption:
     """One price of a plan, as the pricing page shows it.
 
-    `action` words its button for the subscriber who sees it ("Subscribe to Pro",
-    "Switch to Pro"); `is_current` marks the price the subscriber pays now.
+    `amount` is the headline ("$8.00", "$50.00" a package, "From $10.00" tiered, or
+    the product's `price_displays` text, then `custom`), `unit_label` what it buys
+    ("per seat", "per 10 seats"), `period` how often ("/ month", "every 3 months"),
+    `total` what the current quantity costs (per seat). `action` words its button
+    for the subscriber who sees it ("Subscribe to Pro", "Switch to Pro");
+    `is_current` marks the price the subscriber pays now.
     """
 
     interval: PlanInterval
@@ -72,9 +89,14 @@ class PriceOption:
     saving: str = ""
     action: str = ""
     is_current: bool = False
-    # For the annual saving: the unit amount and currency, when the price has one.
+    unit_label: str = ""
+    period: str = ""
+    custom: bool = False
+    # For the savings: the unit amount (per-unit prices), what the quantity costs
+    # for one period, and the currency.
     unit_amount: int | None = field(default=None, repr=False)
     currency: str = field(default="", repr=False)
+    quantity_amount: int | None = field(default=None, repr=False)
 
     @property
     def available(self) -> bool:
@@ -97,57 +119,82 @@ class PlanChoice:
         return any(option.available for option in self.options)
 
 
-def _recurring_interval(price) -> str | None:
-    recurring = price.stripe_data.get("recurring") or {}
-    if price.stripe_data.get("type", "recurring") != "recurring":
-        return None
-    if (recurring.get("interval_count") or 1) != 1:
-        return None
-    return recurring.get("interval")
+def _recurring_interval(price) -> PlanInterval | None:
+    """The `PlanInterval` a price bills at (None for one-off or other periods)."""
+    return PlanInterval.of_price(price.stripe_data)
+
+
+def _unit_noun(price, count: int) -> str:
+    """What the quantity counts: the product's `unit_label`, or seats, or units."""
+    product = getattr(price, "product", None)
+    label = (product.stripe_data.get("unit_label") if product else None) or (
+        "seat" if settings.SUBSCRIPTIONS_PER_SEAT else "unit"
+    )
+    return label if count == 1 else f"{label}s"
 
 
 def _price_option(price, product, interval, quantity) -> PriceOption:
-    per_seat = settings.SUBSCRIPTIONS_PER_SEAT
-    display = product.price_displays.get(interval.value)
-    unit_amount = price.stripe_data.get("unit_amount")
-    if display or unit_amount is None:
-        # Tiered and custom prices have no single unit amount to multiply.
-        return PriceOption(
-            price_id=price.id,
-            interval=interval,
-            amount=display or "Custom pricing",
-            per_seat=per_seat,
-        )
-    amount = format_amount(unit_amount, price.currency)
-    total = format_amount(unit_amount * quantity, price.currency) if per_seat else ""
-    return PriceOption(
+    data = price.stripe_data
+    option = PriceOption(
         price_id=price.id,
         interval=interval,
-        amount=amount,
-        total=total,
-        per_seat=per_seat,
-        unit_amount=unit_amount,
+        per_seat=settings.SUBSCRIPTIONS_PER_SEAT,
+        period=per_period(data.get("recurring")),
         currency=price.currency,
     )
+    display = product.price_displays.get(interval.value)
+    total = amount_for_quantity(data, quantity)
+    if display or total is None:
+        option.amount, option.custom = display or "Custom pricing", True
+        return option
+    option.quantity_amount = total
+    kind = price_kind(data)
+    if kind is PriceKind.PER_UNIT:
+        option.unit_amount = int(unit_amount(data))
+        option.amount = format_amount(option.unit_amount, price.currency)
+        option.unit_label = "per seat" if option.per_seat else ""
+    elif kind is PriceKind.PACKAGE:
+        size = int(data["transform_quantity"]["divide_by"])
+        option.amount = format_amount(int(unit_amount(data)), price.currency)
+        option.unit_label = f"per {size} {_unit_noun(price, size)}"
+    else:
+        option.amount = f"From {format_amount(starting_amount(data), price.currency)}"
+    if option.per_seat:
+        option.total = format_amount(total, price.currency)
+    return option
+
+
+def period_saving(monthly: PriceOption, longer: PriceOption, months: int) -> str:
+    """What paying every `months` months saves against paying monthly, or "".
+
+    "2 months free" when the saving is a whole number of months, else "Save 17%".
+    Compared for the same quantity (seats), whatever kind of price each is.
+    """
+    monthly_amount = _comparable_amount(monthly)
+    longer_amount = _comparable_amount(longer)
+    if monthly_amount is None or longer_amount is None:
+        return ""
+    if not monthly_amount or monthly.currency != longer.currency:
+        return ""
+    saved = months * monthly_amount - longer_amount
+    if saved <= 0:
+        return ""
+    free, rest = divmod(saved, monthly_amount)
+    if not rest:
+        return f"{free} month{'s' if free > 1 else ''} free"
+    percent = round(100 * saved / (months * monthly_amount))
+    return f"Save {percent}%" if percent >= 1 else ""
+
+
+def _comparable_amount(option: PriceOption) -> int | None:
+    if option.quantity_amount is not None:
+        return option.quantity_amount
+    return option.unit_amount
 
 
 def annual_saving(monthly: PriceOption, annual: PriceOption) -> str:
-    """What paying yearly saves against twelve monthly payments, or "" if nothing.
-
-    "2 months free" when the saving is a whole number of months, else "Save 17%".
-    """
-    if monthly.unit_amount is None or annual.unit_amount is None:
-        return ""
-    if not monthly.unit_amount or monthly.currency != annual.currency:
-        return ""
-    saved = 12 * monthly.unit_amount - annual.unit_amount
-    if saved <= 0:
-        return ""
-    months, rest = divmod(saved, monthly.unit_amount)
-    if not rest:
-        return f"{months} month{'s' if months > 1 else ''} free"
-    percent = round(100 * saved / (12 * monthly.unit_amount))
-    return f"Save {percent}%" if percent >= 1 else ""
+    """What paying yearly saves against twelve monthly payments, or "" if nothing."""
+    return period_saving(monthly, annual, 12)
 
 
 def _action(product: ProductMetadata, option: PriceOption, current, trial) -> str:
@@ -174,7 +221,6 @@ def get_plan_choices(
         interval = _recurring_interval(price)
         if interval not in intervals:
             continue
-        interval = PlanInterval(interval)
         per_interval = by_product.setdefault(price.product_id, {})
         default_price = stripe_id(price.product.stripe_data.get("default_price"))
         # The product's default price wins; otherwise the newest price does.
@@ -195,12 +241,10 @@ def get_plan_choices(
             option.is_current = bool(
                 current and option.price_id and option.price_id == current.price_id
             )
-        monthly, annual = (
-            options.get(PlanInterval.month),
-            options.get(PlanInterval.year),
-        )
-        if monthly and annual:
-            annual.saving = annual_saving(monthly, annual)
+        monthly = options.get(PlanInterval.month)
+        for interval, option in options.items():
+            if monthly and interval.months > 1:
+                option.saving = period_saving(monthly, option, interval.months)
         choices.append(
             PlanChoice(
                 product=product,
@@ -281,6 +325,14 @@ class SubscriptionSummary:
     trial_end: datetime | None = None
     # Whether it opens the gates now (`is_active` reads the status alone).
     has_access: bool = False
+    # How often it bills ("/ month", "every 3 months"), and the `PlanInterval`
+    # value of its price ("" for a period the site does not sell).
+    period: str = ""
+    plan_interval: str = ""
+    # The discounts that apply, and the amount once they are taken off ("" when
+    # nothing comes off the next invoice).
+    discounts: list[DiscountSummary] = field(default_factory=list)
+    discounted_amount: str = ""
 
     @property
     def payment_overdue(self) -> bool:
@@ -339,6 +391,26 @@ def _plan_name(subscription, price) -> str:
     return plan.name if plan else (price.get("nickname") or "")
 
 
+def _tiered_price_data(price: dict) -> dict:
+    """A subscription item's price, with its tiers from the local Price row when it
+    is tiered (a subscription's prices come without them): one query then."""
+    if price.get("billing_scheme") != "tiered" or price.get("tiers"):
+        return price
+    stored = Price.objects.filter(id=price.get("id")).values_list("stripe_data")[:1]
+    return next((data for (data,) in stored), price)
+
+
+def _discounted(amount, price, discounts) -> int | None:
+    """What the next invoice takes for `amount` of `price` after the discounts that
+    still apply (a used `once` discount does not); None when none applies."""
+    coupons = [d.coupon for d in discounts if d.coupon and not d.used]
+    if amount is None or not coupons:
+        return None
+    product_id = stripe_id(price.get("product"))
+    after = discounted_amount(amount, coupons, price.get("currency", ""), product_id)
+    return after if after != amount else None
+
+
 def get_subscription_summary(subscriber) -> SubscriptionSummary | None:
     """A summary of the subscriber's linked subscription, or None."""
     subscription = subscriber.subscription
@@ -346,16 +418,15 @@ def get_subscription_summary(subscriber) -> SubscriptionSummary | None:
         return None
     data = subscription.stripe_data
     item = find_plan_item(data) or {}
-    price = item.get("price") or {}
+    price = _tiered_price_data(item.get("price") or {})
     plan = subscription_plan(subscription)
     status = data.get("status", "")
-    unit_amount = price.get("unit_amount")
     quantity = item.get("quantity") or 1
-    amount = (
-        format_amount(unit_amount * quantity, price.get("currency", "usd"))
-        if unit_amount is not None
-        else ""
-    )
+    currency = price.get("currency", "usd")
+    total = amount_for_quantity(price, quantity)
+    amount = format_amount(total, currency) if total is not None else ""
+    discounts = subscription_discounts(subscription, timezone.now())
+    after = _discounted(total, price, discounts)
     period_end = item.get("current_period_end") or data.get("current_period_end")
     return SubscriptionSummary(
         plan=plan,
@@ -372,6 +443,10 @@ def get_subscription_summary(subscriber) -> SubscriptionSummary | None:
         payment_method=payment_method_summary(subscription),
         trial_end=_timestamp(data.get("trial_end")) if status == "trialing" else None,
         has_access=grants_access(data, timezone.now()),
+        period=per_period(price.get("recurring")),
+        plan_interval=PlanInterval.of_price(price) or "",
+        discounts=discounts,
+        discounted_amount=format_amount(after, currency) if after is not None else "",
     )
 
 

@@ -62,7 +62,7 @@ def _billing_url(request, name, subscriber) -> str:
 def _plans_context(plans, summary) -> dict:
     """The plan cards and the toggle's intervals, the current plan's interval checked."""
     intervals = get_active_plan_intervals()
-    checked = summary.interval if summary else ""
+    checked = summary.plan_interval if summary else ""
     if checked not in intervals:
         checked = intervals[0].value if intervals else ""
     return {"plans": plans, "intervals": intervals, "checked_interval": checked}

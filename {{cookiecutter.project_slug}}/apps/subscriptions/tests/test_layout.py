@@ -14,11 +14,13 @@ PACKAGE = "apps.subscriptions"
 LAYERS = {
     "metadata": 0,
     "money": 0,
+    "price_math": 0,
     "stripe_data": 0,
     "stripe_client": 0,
     "signals": 0,
     "models": 1,
     "selectors": 2,
+    "discounts": 2,
     "subscribers": 2,
     "checkout": 3,
     "portal": 3,
