@@ -162,6 +162,8 @@ def start_checkout(
         subscription_data=subscription_data,
         success_url=success_url,
         cancel_url=cancel_url,
+        # A field on Checkout's page for a promotion code (a coupon's code).
+        allow_promotion_codes=settings.SUBSCRIPTIONS_ALLOW_PROMOTION_CODES,
         **trial,
         **stripe_options(),
     )

@@ -112,4 +112,37 @@ def create_demo_catalogue(currency: str = "usd") -> list[str]:
                     tier.product_id, default_price=price["id"], **stripe_options()
                 )
         created.append(tier.product_id)
+    create_demo_promotion_code()
     return created
+
+
+# The demo's promotion code, for Checkout's code field: 20% off three months.
+DEMO_PROMOTION_CODE = "LAUNCH20"
+DEMO_COUPON_ID = "demo_launch20"
+
+
+def create_demo_promotion_code() -> str:
+    """Create (or keep) the coupon "20% off for 3 months" and its code `LAUNCH20`;
+    the promotion code's id."""
+    try:
+        stripe.Coupon.retrieve(DEMO_COUPON_ID, **stripe_options())
+    except stripe.InvalidRequestError:
+        stripe.Coupon.create(
+            id=DEMO_COUPON_ID,
+            name="Launch offer",
+            percent_off=20,
+            duration="repeating",
+            duration_in_months=3,
+            **stripe_options(),
+        )
+    listed = stripe.PromotionCode.list(
+        code=DEMO_PROMOTION_CODE, active=True, limit=1, **stripe_options()
+    )
+    if listed.data:
+        return listed.data[0]["id"]
+    code = stripe.PromotionCode.create(
+        promotion={"type": "coupon", "coupon": DEMO_COUPON_ID},
+        code=DEMO_PROMOTION_CODE,
+        **stripe_options(idempotency_key=f"demo-promotion-code-{DEMO_COUPON_ID}"),
+    )
+    return code["id"]

@@ -235,3 +235,23 @@ def discount_label(invoice) -> str:
     data = _invoice_data(invoice)
     summaries = invoice_discounts([data]).get(data.get("id"), [])
     return "; ".join(f"{s.label} (-{s.amount_off})" for s in summaries)
+
+
+def promotion_code_by_code(code: str) -> dict | None:
+    """The local promotion code that a customer's `code` names, in any case: the
+    active one when a code was reused."""
+    rows = PromotionCode.objects.filter(stripe_data__code__iexact=code).only(
+        "id", "stripe_data"
+    )
+    found = sorted((row.stripe_data for row in rows), key=lambda d: not d.get("active"))
+    return found[0] if found else None
+
+
+def promotion_codes_applied(subscription) -> set[str]:
+    """The ids of the promotion codes behind the subscription's discounts."""
+    references = subscription.stripe_data.get("discounts") or []
+    applied = {
+        stripe_id(data.get("promotion_code")) for data, _, _ in _load(references)
+    }
+    applied.discard(None)
+    return applied

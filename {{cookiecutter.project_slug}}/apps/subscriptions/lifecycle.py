@@ -1,4 +1,5 @@
-"""Managing a subscription from the site: cancel, undo, resume, change plan, end at.
+"""Managing a subscription from the site: cancel, undo, resume, change plan, end at,
+apply a promotion code.
 
 Plain functions for views, admin actions and commands. Each makes one write to
 Stripe, then one local sync: `transitions.apply_subscription` with the subscription
@@ -24,11 +25,14 @@ import stripe
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
+from djstripe.models import PromotionCode
 
+from .coupons import SUBSCRIPTION_EXPAND
+from .discounts import promotion_code_by_code, promotion_codes_applied
 from .models import SubscriptionState
 from .selectors import get_checkout_price, live_subscriptions
-from .stripe_client import stripe_options
-from .stripe_data import billed_item, is_ended_status, scheduled_end
+from .stripe_client import api_key, stripe_options
+from .stripe_data import billed_item, is_ended_status, scheduled_end, stripe_id
 from .subscribers import subscriber_display_name
 from .transitions import Change, apply_subscription, state_version
 
@@ -57,6 +61,10 @@ class PriceNotForSale(LifecycleError):
 
 class InvalidEndDate(LifecycleError):
     """An end date must be in the future."""
+
+
+class InvalidPromotionCode(LifecycleError):
+    """The code is unknown, inactive, expired, used up or not for this customer."""
 
 
 def current_subscription(subscriber):
@@ -195,6 +203,61 @@ def change_plan(subscriber, price, proration_behavior: str | None = None) -> Cha
             proration_behavior or settings.SUBSCRIPTIONS_PRORATION_BEHAVIOR
         ),
     )
+
+
+def _redeemable_promotion_code(code: str, now: datetime) -> dict:
+    """The promotion code a customer typed, unless it plainly cannot be redeemed.
+
+    Read from the local rows; one created in Stripe since the last webhook or
+    refresh is looked up there (and stored). What only Stripe knows (redemptions
+    left, the customer's history) Stripe checks when the code is applied.
+    """
+    if not code:
+        raise InvalidPromotionCode("Enter a promotion code.")
+    data = promotion_code_by_code(code)
+    if data is None:
+        listed = stripe.PromotionCode.list(code=code, limit=1, **stripe_options())
+        if listed.data:
+            data = PromotionCode.sync_from_stripe_data(
+                listed.data[0], api_key=api_key()
+            ).stripe_data
+    if data is None:
+        raise InvalidPromotionCode(f"{code} is not a valid promotion code.")
+    name = data.get("code") or code
+    expires_at = data.get("expires_at")
+    if expires_at and expires_at <= now.timestamp():
+        raise InvalidPromotionCode(f"{name} has expired.")
+    if not data.get("active"):
+        raise InvalidPromotionCode(f"{name} is no longer valid.")
+    return data
+
+
+def apply_promotion_code(subscriber, code: str) -> Change:
+    """Apply a promotion code, as a customer types it, to the current subscription,
+    beside the discounts it has. Stripe checks the code's terms (redemption limits,
+    first-time customers, minimum amount); a code refused, here or there, raises
+    `InvalidPromotionCode` saying why."""
+    subscription = current_subscription(subscriber)
+    code = (code or "").strip()
+    promotion = _redeemable_promotion_code(code, timezone.now())
+    if promotion["id"] in promotion_codes_applied(subscription):
+        raise InvalidPromotionCode(f"{promotion['code']} is already applied.")
+    discounts = subscription.stripe_data.get("discounts") or []
+    kept = [{"discount": stripe_id(discount)} for discount in discounts]
+    try:
+        return _write(
+            subscriber,
+            subscription.id,
+            "apply-promotion-code",
+            stripe.Subscription.modify,
+            discounts=[*kept, {"promotion_code": promotion["id"]}],
+            expand=SUBSCRIPTION_EXPAND,
+        )
+    except stripe.InvalidRequestError as error:
+        reason = error.user_message or str(error)
+        raise InvalidPromotionCode(
+            f"{promotion['code']} cannot be applied: {reason}"
+        ) from error
 
 
 def cancel_before_deletion(subscriber) -> list[Change]:

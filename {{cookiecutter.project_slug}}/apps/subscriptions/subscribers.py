@@ -100,6 +100,7 @@ def subscriber_reverse(name: str, subscriber) -> str:
 BILLING_URL_NAMES = (
     "subscription",
     "checkout",
+    "promotion_code",
     "portal",
     "update_card",
     "demo",

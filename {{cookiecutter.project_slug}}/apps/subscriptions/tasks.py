@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from .coupons import refresh_coupons
 from .pending_webhooks import check_pending_webhooks
 from .reconcile import reconcile_subscriptions
 from .sync import sync_subscriptions
@@ -52,3 +53,9 @@ def check_pending_webhooks_task() -> dict:
             counts.failed,
         )
     return counts.as_dict()
+
+
+@shared_task
+def refresh_coupons_task() -> dict:
+    """Bring the local coupons and promotion codes in step with Stripe; the counts."""
+    return refresh_coupons().as_dict()

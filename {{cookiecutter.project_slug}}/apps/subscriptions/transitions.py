@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from djstripe.models import Customer, PaymentMethod, Subscription
 
 from . import signals
+from .coupons import SUBSCRIPTION_EXPAND, store_discounts
 from .metadata import get_product_metadata
 from .models import SubscriptionState
 from .stripe_client import api_key, stripe_options
@@ -212,9 +213,12 @@ def _process_lock(subscriber):
 
 
 def retrieve_subscription(subscription):
-    """A Stripe subscription, re-read from Stripe when given its id."""
+    """A Stripe subscription, re-read from Stripe when given its id (with its
+    discounts, which Stripe serves no other way)."""
     if isinstance(subscription, str):
-        return stripe.Subscription.retrieve(subscription, **stripe_options())
+        return stripe.Subscription.retrieve(
+            subscription, expand=SUBSCRIPTION_EXPAND, **stripe_options()
+        )
     return subscription
 
 
@@ -341,6 +345,7 @@ def apply_subscription(
         )
     if subscriber is None:
         subscription = Subscription.sync_from_stripe_data(data, api_key=api_key())
+        store_discounts(data)
         logger.info("Subscription %s belongs to no subscriber of this site", data["id"])
         return Change(subscription, None, None, Snapshot.of(data))
     with _process_lock(subscriber):
@@ -354,6 +359,8 @@ def apply_subscription(
             change = _apply_locked(
                 subscriber, subscription, data, event, expected_version
             )
+    # After the lock: a discount's customer may be read from Stripe.
+    store_discounts(data)
     # Keep the caller's instance in step with the rows it locked and changed.
     locked = change.subscriber
     if change.linked:

@@ -10,6 +10,11 @@ urlpatterns = [
     path("subscription/", views.subscription, name="subscription"),
     path("subscription/checkout/", views.create_checkout, name="checkout"),
     path("subscription/confirm/", views.checkout_success, name="checkout_success"),
+    path(
+        "subscription/promotion-code/",
+        views.apply_promotion_code,
+        name="promotion_code",
+    ),
     path("subscription/portal/", views.billing_portal, name="portal"),
     path("subscription/card/", views.update_card, name="update_card"),
     path("subscription/demo/", views.demo, name="demo"),

@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import checkout, linking, portal
+from . import checkout, lifecycle, linking, portal
 from .decorators import (
     active_subscription_required,
     billing_manager_required,
@@ -169,6 +169,30 @@ def checkout_success(request):
     return _render(
         request, "subscriptions/checkout_success.html", result.subscriber, context
     )
+
+
+# Longer than any promotion code Stripe makes or takes.
+PROMOTION_CODE_MAX_LENGTH = 100
+
+
+@require_POST
+@billing_manager_required
+def apply_promotion_code(request):
+    """Apply a promotion code to the current subscription; a code refused comes
+    back as a message saying why."""
+    subscriber = request.subscriber
+    code = request.POST.get("code")
+    if code is None or len(code) > PROMOTION_CODE_MAX_LENGTH:
+        return HttpResponseBadRequest("Send the promotion code as `code`.")
+    try:
+        lifecycle.apply_promotion_code(subscriber, code)
+    except lifecycle.LifecycleError as error:
+        messages.error(request, str(error))
+    except stripe.StripeError:
+        return _stripe_unavailable(request, subscriber, "apply a promotion code")
+    else:
+        messages.success(request, f"Applied the promotion code {code.strip()}.")
+    return redirect(subscriber_reverse("subscription", subscriber))
 
 
 def _portal_redirect(request, subscriber):

@@ -20,9 +20,8 @@ from . import signals
 from .checkout import session_is_paid, subscriber_from_session
 from .invoice_events import INVOICE_EVENT_TYPES, signal_invoice_event
 from .linking import link_subscription
-from .stripe_client import stripe_options
 from .stripe_data import stripe_id
-from .transitions import apply_subscription
+from .transitions import apply_subscription, retrieve_subscription
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,12 @@ SUBSCRIPTION_EVENT_TYPES = (
     "customer.subscription.trial_will_end",
     "customer.subscription.pending_update_applied",
     "customer.subscription.pending_update_expired",
+)
+# dj-stripe syncs coupon.* and promotion_code.* itself, but not discounts.
+DISCOUNT_EVENT_TYPES = (
+    "customer.discount.created",
+    "customer.discount.updated",
+    "customer.discount.deleted",
 )
 
 
@@ -54,14 +59,14 @@ def provision_completed_checkout(sender, event, **kwargs):
 
 
 @djstripe_receiver(list(SUBSCRIPTION_EVENT_TYPES))
-def follow_subscription(sender, event, **kwargs):
+def follow_subscription(sender, event, subscription_id=None, **kwargs):
     """Re-read the event's subscription from Stripe and apply it: link or unlink the
     subscriber, and signal what changed since the site last saw it."""
-    subscription_id = stripe_id(event.data.get("object"))
+    subscription_id = subscription_id or stripe_id(event.data.get("object"))
     if not subscription_id:
         return
     try:
-        data = stripe.Subscription.retrieve(subscription_id, **stripe_options())
+        data = retrieve_subscription(subscription_id)
     except stripe.InvalidRequestError as error:
         if error.code != "resource_missing":
             raise
@@ -70,6 +75,16 @@ def follow_subscription(sender, event, **kwargs):
         )
         return
     apply_subscription(data, event=event)
+
+
+@djstripe_receiver(list(DISCOUNT_EVENT_TYPES))
+def follow_discount(sender, event, **kwargs):
+    """A discount began or ended (a code applied at Checkout, in the portal or the
+    Dashboard): re-read its subscription, with its discounts, and apply it."""
+    discount = event.data.get("object") or {}
+    subscription_id = stripe_id(discount.get("subscription"))
+    if subscription_id:
+        follow_subscription(sender, event, subscription_id=subscription_id)
 
 
 @djstripe_receiver(list(INVOICE_EVENT_TYPES))

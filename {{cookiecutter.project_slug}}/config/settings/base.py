@@ -365,6 +365,16 @@ SUBSCRIPTIONS_TRIAL_REQUIRES_CARD = env.bool(
 SUBSCRIPTIONS_TRIAL_END_BEHAVIOR = env(
     "SUBSCRIPTIONS_TRIAL_END_BEHAVIOR", default="cancel"
 )
+# https://docs.stripe.com/billing/subscriptions/coupons
+# Whether Checkout has a field for a promotion code (allow_promotion_codes).
+SUBSCRIPTIONS_ALLOW_PROMOTION_CODES = env.bool(
+    "SUBSCRIPTIONS_ALLOW_PROMOTION_CODES", default=True
+)
+# Seconds between two refreshes of the local coupons and promotion codes from
+# Stripe, for what webhooks missed (apps.subscriptions.coupons).
+SUBSCRIPTIONS_REFRESH_COUPONS_INTERVAL = env.int(
+    "SUBSCRIPTIONS_REFRESH_COUPONS_INTERVAL", default=24 * 60 * 60
+)
 # Days a past_due subscription keeps access after its first failed payment; then the
 # gates close until it is paid. Counts only while past_due is an active status.
 SUBSCRIPTIONS_GRACE_PERIOD_DAYS = env.int("SUBSCRIPTIONS_GRACE_PERIOD_DAYS", default=7)
@@ -417,6 +427,10 @@ CELERY_BEAT_SCHEDULE["reconcile-subscriptions"] = {
 CELERY_BEAT_SCHEDULE["check-pending-webhooks"] = {
     "task": "apps.subscriptions.tasks.check_pending_webhooks_task",
     "schedule": SUBSCRIPTIONS_PENDING_WEBHOOKS_INTERVAL,
+}
+CELERY_BEAT_SCHEDULE["refresh-coupons"] = {
+    "task": "apps.subscriptions.tasks.refresh_coupons_task",
+    "schedule": SUBSCRIPTIONS_REFRESH_COUPONS_INTERVAL,
 }
 {%- if cookiecutter.per_seat_billing == "y" %}
 # https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#entries

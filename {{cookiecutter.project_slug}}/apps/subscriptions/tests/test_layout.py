@@ -32,6 +32,7 @@ LAYERS = {
     "transitions": 3,
     "invoice_events": 3,
     "lifecycle": 3,
+    "coupons": 3,
     "reconcile": 3,
     "pending_webhooks": 3,
     "customer_emails": 3,

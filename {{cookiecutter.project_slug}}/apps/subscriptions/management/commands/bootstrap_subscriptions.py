@@ -4,6 +4,7 @@ import stripe
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.subscriptions.catalogue import active_products_block, sync_catalogue
+from apps.subscriptions.coupons import refresh_coupons
 from apps.subscriptions.demo_catalogue import create_demo_catalogue
 from apps.subscriptions.stripe_client import (
     StripeSetupError,
@@ -16,8 +17,9 @@ from apps.subscriptions.stripe_client import (
 
 class Command(BaseCommand):
     help = (
-        "Sync products and prices from the configured Stripe account (or the "
-        "emulator) and print a ready-to-paste ACTIVE_PRODUCTS block."
+        "Sync products, prices, coupons and promotion codes from the configured "
+        "Stripe account (or the emulator) and print a ready-to-paste "
+        "ACTIVE_PRODUCTS block."
     )
 
     def add_arguments(self, parser):
@@ -25,7 +27,8 @@ class Command(BaseCommand):
             "--create-demo-products",
             action="store_true",
             help="First create a demo catalogue: three tiers, monthly and annual "
-            "prices (per seat when SUBSCRIPTIONS_PER_SEAT is on). Refused with live keys.",
+            "prices (per seat when SUBSCRIPTIONS_PER_SEAT is on) and the promotion "
+            "code LAUNCH20. Refused with live keys.",
         )
 
     def handle(self, *args, create_demo_products=False, **options):
@@ -41,6 +44,7 @@ class Command(BaseCommand):
                 for product_id in create_demo_catalogue():
                     self.stdout.write(f"Demo product ready: {product_id}")
             products, prices = sync_catalogue(write=self.stdout.write)
+            coupons = refresh_coupons()
         except StripeSetupError as error:
             raise CommandError(str(error)) from error
         except stripe.StripeError as error:
@@ -48,7 +52,9 @@ class Command(BaseCommand):
         block = active_products_block(products, prices)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Synchronized {len(products)} products and {len(prices)} prices."
+                f"Synchronized {len(products)} products, {len(prices)} prices, "
+                f"{coupons.coupons.listed} coupons and "
+                f"{coupons.promotion_codes.listed} promotion codes."
             )
         )
         self.stdout.write(

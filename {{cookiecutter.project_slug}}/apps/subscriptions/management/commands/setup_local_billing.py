@@ -12,6 +12,7 @@ from apps.subscriptions.catalogue import (
     retire_missing_prices,
     sync_catalogue,
 )
+from apps.subscriptions.coupons import refresh_coupons
 from apps.subscriptions.demo_catalogue import DEMO_TIERS, create_demo_catalogue
 from apps.subscriptions.metadata import get_active_products
 from apps.subscriptions.portal import (
@@ -123,7 +124,10 @@ class Command(BaseCommand):
     def sync(self, on_sale) -> str:
         """Sync the emulator's catalogue; what was synced, for the line."""
         products, prices = sync_catalogue()
-        summary = f"{len(products)} products, {len(prices)} prices"
+        codes = refresh_coupons().promotion_codes.listed
+        summary = (
+            f"{len(products)} products, {len(prices)} prices, {codes} promotion codes"
+        )
         # Prices left from an emulator that lost its state are no longer on sale.
         retired = retire_missing_prices(on_sale, [price.id for price in prices])
         if retired:
