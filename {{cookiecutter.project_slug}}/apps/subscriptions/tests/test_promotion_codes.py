@@ -21,6 +21,7 @@ from apps.subscriptions.coupons import refresh_coupons
 from apps.subscriptions.demo_catalogue import DEMO_PROMOTION_CODE
 from apps.subscriptions.discounts import discount_label, invoice_discounts
 from apps.subscriptions.money import format_amount
+from apps.subscriptions.price_math import coupon_label
 from apps.subscriptions.selectors import get_subscription_summary
 from apps.subscriptions.stripe_client import stripe_options
 from apps.subscriptions.tasks import refresh_coupons_task
@@ -328,6 +329,26 @@ def test_coupon_webhooks_keep_the_local_rows_in_step(billing, stripe_catalogue):
     stripe.Coupon.delete(coupon.id, **stripe_options())
     billing.deliver()
     assert not Coupon.objects.filter(id=coupon.id).exists()
+
+
+def test_promotion_code_webhooks_keep_the_local_rows_in_step(billing, stripe_catalogue):
+    created = promotion_code("SPRING", refresh=False, coupon_percent_off=5,
+                             coupon_duration="once")  # fmt: skip
+    billing.deliver()
+    assert PromotionCode.objects.get(id=created.id).stripe_data["active"] is True
+    stripe.PromotionCode.modify(created.id, active=False, **stripe_options())
+    billing.deliver()
+    assert PromotionCode.objects.get(id=created.id).stripe_data["active"] is False
+
+
+def test_local_setup_offers_the_demo_code(settings, stripe_emulator, db):
+    settings.STRIPE_EMULATOR = True
+    out = StringIO()
+    call_command("setup_local_billing", "--base-url", "http://testserver", stdout=out)
+    [code] = PromotionCode.objects.filter(stripe_data__code=DEMO_PROMOTION_CODE)
+    coupon = Coupon.objects.get(id=code.stripe_data["promotion"]["coupon"])
+    assert coupon_label(coupon.stripe_data) == "20% off for 3 months"
+    assert "1 promotion codes" in out.getvalue()
 
 
 def test_refresh_coupons_brings_what_webhooks_missed(stripe_catalogue):
