@@ -30,9 +30,11 @@ JINJA_CONDITIONAL = re.compile(r"\{%-?\s*(if|elif|else)\b")
 # "team", "teams", `team_slug`, `request.team`, the Team model, in any case.
 TEAM_WORD = re.compile(r"(?i)team")
 # Words about the template itself that a generated site should never say: the kit,
-# its builds (option sets), their line markers.
+# its builds (option sets), their line markers. Letters only bound a word, so that
+# `find_kit_item` or `KIT_EVENTS` count too.
 TEMPLATE_WORDS = re.compile(
-    r"(?i)\bkit\b|\bbuilds\b|\b(team|user|per-seat|flat)[ -]builds?\b|>>> |<<< "
+    r"(?i)(?<![a-z])(kit|builds)(?![a-z])"
+    r"|\b(team|user|per-seat|flat)[ -]builds?\b|>>> |<<< "
 )
 PRINT_BEAT_TASKS = "from django.conf import settings; print(*(entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()))"
 

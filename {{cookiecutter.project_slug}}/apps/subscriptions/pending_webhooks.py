@@ -45,8 +45,8 @@ from django.utils import timezone
 from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 from djstripe.settings import djstripe_settings
 
+from .run_locks import run_lock
 from .stripe_client import api_key, stripe_options
-from .sync import run_lock
 from .webhook_endpoints import WEBHOOK_EVENTS
 
 logger = logging.getLogger(__name__)

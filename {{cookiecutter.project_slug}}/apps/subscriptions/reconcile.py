@@ -27,6 +27,7 @@ import stripe
 from djstripe.models import Customer, Subscription
 
 from .models import SubscriptionState
+from .run_locks import run_lock
 from .stripe_client import stripe_options
 from .stripe_data import (
     current_period_end,
@@ -35,7 +36,6 @@ from .stripe_data import (
     stripe_id,
 )
 from .subscribers import get_subscriber_model
-from .sync import run_lock
 from .transitions import (
     SNAPSHOT_FIELDS,
     Snapshot,

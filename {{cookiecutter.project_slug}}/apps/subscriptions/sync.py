@@ -11,24 +11,19 @@ past the recorded value (still pending for the next run).
 
 import contextlib
 import enum
-import fcntl
-import hashlib
 import logging
-import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 
 import stripe
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from djstripe.models import Subscription
 
+from .run_locks import run_lock
 from .stripe_client import api_key, stripe_options
 from .stripe_data import find_plan_item, is_active_status
 from .subscribers import get_subscriber_model
@@ -37,10 +32,8 @@ logger = logging.getLogger(__name__)
 
 # Pending subscribers are read this many at a time, so memory stays flat at any scale.
 CHUNK_SIZE = 500
-# Names the run-wide lock in PostgreSQL (advisory lock key), the cache, or a file.
+# Names the run-wide lock of seat syncs (see `run_locks.run_lock`).
 LOCK_NAME = "apps.subscriptions.sync_subscriptions"
-# A crashed run's cache lock expires after this (the DB and file locks end with it).
-LOCK_TIMEOUT = 60 * 60
 
 
 class Outcome(enum.StrEnum):
@@ -137,64 +130,6 @@ def _iter_pending(chunk_size: int) -> Iterator:
         if len(chunk) < chunk_size:
             return
         last_pk = chunk[-1].pk
-
-
-def _lock_file(database: str, name: str = LOCK_NAME) -> Path:
-    """The file that stands for the lock `name` of runs on this SQLite database.
-
-    It lives in the system's temporary folder, not beside the database, so the
-    project folder holds no runtime files; every process on this machine that opens
-    the same database finds the same file.
-    """
-    digest = hashlib.sha256(str(Path(database).resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"{name.rpartition('.')[2]}-{digest}.lock"
-
-
-@contextlib.contextmanager
-def run_lock(name: str = LOCK_NAME) -> Iterator[bool]:
-    """Hold the run-wide lock `name` if free; yields whether this run got it.
-
-    Overlapping runs are already safe subscriber by subscriber (the claim); the lock
-    only spares a second run the work. PostgreSQL: an advisory lock, released when
-    the connection ends. SQLite: a file lock (see `_lock_file`), released when the
-    process ends. Otherwise the cache, which must then be shared between processes.
-    Other periodic runs (reconciliation, missed webhooks) take it under their own
-    name.
-    """
-    if connection.vendor == "postgresql":
-        key = zlib.crc32(name.encode())
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            acquired = cursor.fetchone()[0]
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-    elif connection.vendor == "sqlite":
-        database = str(connection.settings_dict["NAME"])
-        if connection.creation.is_in_memory_db(database):
-            # One process owns an in-memory database: nothing to race with.
-            yield True
-            return
-        with open(_lock_file(database, name), "a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-    else:
-        acquired = cache.add(name, timezone.now().isoformat(), LOCK_TIMEOUT)
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                cache.delete(name)
 
 
 def _claim(subscriber, changed: datetime) -> bool:
@@ -311,7 +246,7 @@ def sync_subscriptions(
             "Per-seat billing is off (SUBSCRIPTIONS_PER_SEAT=False): nothing to sync."
         )
     counts = SyncCounts()
-    lock = contextlib.nullcontext(True) if dry_run else run_lock()
+    lock = contextlib.nullcontext(True) if dry_run else run_lock(LOCK_NAME)
     with lock as acquired:
         if not acquired:
             logger.info("Seat sync skipped: another run holds the lock")

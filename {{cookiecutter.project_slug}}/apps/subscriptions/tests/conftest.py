@@ -11,6 +11,7 @@ from djstripe.models import Customer
 from apps.subscriptions import signals
 from apps.subscriptions.stripe_client import api_key, stripe_options
 from apps.subscriptions.subscribers import subscriber_reference
+from tests.processes import free_port
 
 # Each signal once, by its first name (subscription_cancelled is the same object).
 CATALOGUE = {}
@@ -164,3 +165,12 @@ def pro(billing, stripe_catalogue, sent):
     subscription = billing.subscribe(stripe_catalogue["pro"])
     sent.clear()
     return subscription
+
+
+@pytest.fixture
+def unreachable_stripe(monkeypatch) -> str:
+    """Point stripe-python at a closed local port, with no retries; its URL."""
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setattr(stripe, "api_base", url)
+    monkeypatch.setattr(stripe, "max_network_retries", 0)
+    return url

@@ -6,7 +6,7 @@ import threading
 
 from django.db import connection, connections
 
-from apps.subscriptions.sync import run_lock
+from apps.subscriptions.run_locks import run_lock
 
 
 def share_run_locks(monkeypatch, tmp_path) -> None:

@@ -1,6 +1,5 @@
 """`bootstrap_subscriptions` and `register_webhook_endpoint` against the emulator."""
 
-import socket
 import subprocess
 import sys
 from io import StringIO
@@ -212,14 +211,9 @@ def test_stripe_timing_out_exits_saying_it_is_unreachable(args, stripe_emulator)
 
 
 @pytest.mark.parametrize("args", COMMANDS)
-def test_closed_port_exits_saying_stripe_is_unreachable(args, monkeypatch):
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{port}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
+def test_closed_port_exits_saying_stripe_is_unreachable(args, unreachable_stripe):
     message = _fails(args)
-    assert message == f"Could not reach Stripe at http://127.0.0.1:{port}."
+    assert message == f"Could not reach Stripe at {unreachable_stripe}."
 
 
 def test_failure_after_the_key_check_is_one_line(stripe_emulator):

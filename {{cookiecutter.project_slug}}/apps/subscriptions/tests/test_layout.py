@@ -17,6 +17,7 @@ LAYERS = {
     "price_math": 0,
     "stripe_data": 0,
     "stripe_client": 0,
+    "run_locks": 0,
     "signals": 0,
     "models": 1,
     "selectors": 2,
@@ -78,8 +79,27 @@ def imported_modules(path: Path) -> set[str]:
                 names = [alias.name for alias in node.names]
             else:
                 continue
-            found.update(name.split(".")[0] for name in names)
+        elif isinstance(node, ast.Import):
+            names = [
+                alias.name.removeprefix(PACKAGE + ".")
+                for alias in node.names
+                if alias.name.startswith(PACKAGE + ".")
+            ]
+        else:
+            continue
+        found.update(name.split(".")[0] for name in names)
     return found
+
+
+def site_apps_imported(path: Path) -> set[str]:
+    """The packages under apps/ that `path` imports, by either form of import."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module or "")
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name == "apps" or name.startswith("apps.")}
 
 
 def test_every_module_has_a_layer():
@@ -101,8 +121,15 @@ def test_imports_run_down_the_layers(path):
 def test_the_app_imports_no_other_app_of_the_site():
     # The subscriber's app is reached through its billing adapter (a setting).
     for path in app_modules():
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                "apps."
-            ):
-                assert node.module.startswith(PACKAGE), f"{path.name}: {node.module}"
+        for name in site_apps_imported(path):
+            assert name.startswith(PACKAGE), f"{path.name}: {name}"
+
+
+def test_plain_imports_count_too(tmp_path):
+    module = tmp_path / "example.py"
+    module.write_text("import apps.subscriptions.views\nimport apps.teams.models\n")
+    assert imported_modules(module) == {"views"}
+    assert site_apps_imported(module) == {
+        "apps.subscriptions.views",
+        "apps.teams.models",
+    }

@@ -2,7 +2,6 @@
 
 import dataclasses
 import logging
-import socket
 from io import StringIO
 from urllib.parse import urlsplit
 
@@ -225,13 +224,8 @@ def test_a_missing_key_exits_naming_the_setting(
     assert stripe_emulator.all("billing_portal.configuration") == []
 
 
-def test_an_unreachable_stripe_exits_saying_so(catalogue, monkeypatch):
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{port}")
-    monkeypatch.setattr(stripe, "max_network_retries", 0)
-    assert _fails() == f"Could not reach Stripe at http://127.0.0.1:{port}."
+def test_an_unreachable_stripe_exits_saying_so(catalogue, unreachable_stripe):
+    assert _fails() == f"Could not reach Stripe at {unreachable_stripe}."
 
 
 # -- portal sessions --------------------------------------------------------------

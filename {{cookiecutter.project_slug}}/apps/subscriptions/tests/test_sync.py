@@ -1,23 +1,20 @@
 """Seat counts reach Stripe through `sync_subscriptions`, only for what changed."""
 
-import contextlib
-import threading
-
 import pytest
 import stripe
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
 from djstripe.models import Subscription, SubscriptionItem
 
 from apps.subscriptions import sync
-from apps.subscriptions.stripe_client import stripe_options
+from apps.subscriptions.stripe_client import api_key, stripe_options
 from apps.subscriptions.sync import (
+    LOCK_NAME,
     SeatSyncDisabled,
     pending_subscribers,
-    run_lock,
     sync_subscriptions,
 )
 from apps.subscriptions.tasks import sync_subscriptions_task
+from apps.subscriptions.tests.run_locks import lock_held_elsewhere, share_run_locks
 from apps.subscriptions.tests.seat_scenario import (
     create_price,
     fixed_seat_counts,
@@ -155,7 +152,7 @@ def test_a_canceled_subscription_is_not_synced(subscribed):
     canceled = stripe.Subscription.cancel(
         subscriber.subscription.id, **stripe_options()
     )
-    Subscription.sync_from_stripe_data(canceled, api_key=stripe_options()["api_key"])
+    Subscription.sync_from_stripe_data(canceled, api_key=api_key())
     set_seats(subscriber, 3)
 
     assert sync_subscriptions().checked == 0
@@ -209,7 +206,7 @@ def test_a_failed_subscriber_is_synced_by_the_next_run(subscribed, stripe_emulat
     assert stripe_quantity(subscriber) == 3
 
 
-def test_a_subscription_without_a_kit_price_is_skipped_and_stays_pending(
+def test_a_subscription_without_an_active_products_price_is_skipped_and_stays_pending(
     subscribed, stripe_emulator
 ):
     other_price = create_price("prod_not_in_active_products")
@@ -268,36 +265,7 @@ def test_a_run_that_starts_during_another_does_not_update_again(
 
 @pytest.fixture
 def shared_lock(monkeypatch, tmp_path):
-    """The run lock as separate processes share it (a file beside a SQLite file)."""
-    if connection.vendor == "sqlite":
-        monkeypatch.setitem(
-            connection.settings_dict, "NAME", str(tmp_path / "db.sqlite3")
-        )
-
-
-@contextlib.contextmanager
-def lock_held_elsewhere():
-    """Hold the run lock from another thread, with its own database connection."""
-    held, release, acquired = threading.Event(), threading.Event(), []
-
-    def hold():
-        try:
-            with run_lock() as got_it:
-                acquired.append(got_it)
-                held.set()
-                release.wait(30)
-        finally:
-            connections.close_all()
-            held.set()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(30)
-    try:
-        yield acquired == [True]
-    finally:
-        release.set()
-        thread.join(30)
+    share_run_locks(monkeypatch, tmp_path)
 
 
 def test_a_run_does_nothing_while_another_holds_the_lock(
@@ -307,7 +275,7 @@ def test_a_run_does_nothing_while_another_holds_the_lock(
     set_seats(subscriber, 3)
     stripe_emulator.reset_counts()
 
-    with lock_held_elsewhere() as other_run_has_it:
+    with lock_held_elsewhere(LOCK_NAME) as other_run_has_it:
         counts = sync_subscriptions()
 
     assert other_run_has_it
@@ -319,7 +287,7 @@ def test_a_run_does_nothing_while_another_holds_the_lock(
 def test_the_lock_is_free_again_after_a_run(subscribed, shared_lock):
     subscriber = subscribed(seats=2)
     set_seats(subscriber, 3)
-    with lock_held_elsewhere() as other_run_had_it:
+    with lock_held_elsewhere(LOCK_NAME) as other_run_had_it:
         pass
 
     counts = sync_subscriptions()
