@@ -15,7 +15,7 @@ from .metadata import get_product_metadata
 from .portal import create_portal_session
 from .selectors import billed_quantity, get_checkout_price, trial_available
 from .stripe_client import api_key, stripe_options
-from .stripe_data import is_active_status, stripe_id
+from .stripe_data import is_current_status, stripe_id
 from .subscribers import (
     subscriber_display_name,
     subscriber_from_reference,
@@ -29,6 +29,10 @@ PAID_STATUSES = ("paid", "no_payment_required")
 
 class InvalidPrice(Exception):
     """The price is not an active price of a product in `ACTIVE_PRODUCTS`."""
+
+
+class SubscriptionPaused(Exception):
+    """The subscriber's subscription is paused: it is resumed, not bought again."""
 
 
 class CheckoutSessionNotFound(Exception):
@@ -116,6 +120,15 @@ def trial_params(price, *, had_subscription: bool) -> dict:
     }
 
 
+def _to_current_subscription(subscriber, return_url: str) -> CheckoutRedirect:
+    """The portal, to change the subscription the subscriber has, unless it is
+    paused: Stripe's portal cannot resume that one, the subscription page can."""
+    subscription = subscriber.subscription
+    if subscription is not None and subscription.stripe_data.get("status") == "paused":
+        raise SubscriptionPaused(subscription.id)
+    return CheckoutRedirect(create_portal_session(subscriber, return_url), True)
+
+
 def start_checkout(
     subscriber,
     price_id,
@@ -128,21 +141,23 @@ def start_checkout(
     """Where to send a subscriber who asked for this price: Checkout, or the portal.
 
     `success_url` must contain `{CHECKOUT_SESSION_ID}`. A subscriber who already
-    pays (or owes) is sent to the portal: never a second subscription. The plan's
-    free trial comes only with the subscriber's first subscription.
+    pays (or owes) is sent to the portal: never a second subscription. One whose
+    subscription is paused gets `SubscriptionPaused`: it is resumed instead. The
+    plan's free trial comes only with the subscriber's first subscription.
     """
     price = get_checkout_price(price_id)
     if price is None:
         raise InvalidPrice(price_id)
     if subscriber.has_current_subscription():
-        return CheckoutRedirect(create_portal_session(subscriber, return_url), True)
+        return _to_current_subscription(subscriber, return_url)
     customer = get_or_create_customer(subscriber, email)
     subscriptions = _customer_subscriptions(customer)
-    live = next((s for s in subscriptions if is_active_status(s.get("status"))), None)
+    live = next((s for s in subscriptions if is_current_status(s.get("status"))), None)
     if live is not None:
-        # Paid in another tab, webhook not here yet: link it rather than sell twice.
+        # Paid in another tab, or paused, its webhook not here: link it, sell nothing.
         link_subscription(subscriber, live)
-        return CheckoutRedirect(create_portal_session(subscriber, return_url), True)
+        subscriber.refresh_from_db()
+        return _to_current_subscription(subscriber, return_url)
     quantity = billed_quantity(subscriber)
     reference = subscriber_reference(subscriber)
     # The local rows cover the subscriber's other customers; Stripe's own list, the

@@ -62,6 +62,10 @@ PAYMENT_OVERDUE = (
     "A payment is overdue, so this page is closed until it is paid: update the "
     "card on this page and the amount due is charged to it."
 )
+SUBSCRIPTION_PAUSED = (
+    "The subscription is paused, so this page is closed: resume it on the "
+    "subscription page."
+)
 
 
 def _refusal(subscriber, limit_to_plans) -> str:
@@ -73,6 +77,8 @@ def _refusal(subscriber, limit_to_plans) -> str:
     )
     if overdue and not subscriber.has_active_subscription():
         return PAYMENT_OVERDUE
+    if subscription is not None and subscription.stripe_data.get("status") == "paused":
+        return SUBSCRIPTION_PAUSED
     if limit_to_plans:
         return f"This page needs the {_plan_names(limit_to_plans)} plan."
     return "This page needs an active subscription."

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from .stripe_data import grants_access, is_active_status, is_owing_status
+from .stripe_data import grants_access, is_current_status
 
 
 class SubscriptionModelBase(models.Model):
@@ -57,13 +57,13 @@ class SubscriptionModelBase(models.Model):
         """Whether the subscriber holds a subscription it pays, or owes, for.
 
         Its status counts as active, even past_due after the grace period, or it is
-        unpaid: the subscription page shows it with a way to pay, and Checkout sends
-        the subscriber to the portal rather than sell a second subscription.
+        unpaid, or paused (a trial that ended without a card, with
+        `SUBSCRIPTIONS_TRIAL_END_BEHAVIOR` "pause"): the subscription page shows it
+        with a way to pay or resume, and Checkout never sells a second subscription.
         """
         if self.subscription_id is None:
             return False
-        status = self.subscription.stripe_data.get("status")
-        return is_active_status(status) or is_owing_status(status)
+        return is_current_status(self.subscription.stripe_data.get("status"))
 
 
 class PortalConfiguration(models.Model):

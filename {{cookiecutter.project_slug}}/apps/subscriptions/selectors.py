@@ -325,6 +325,10 @@ class SubscriptionSummary:
     trial_end: datetime | None = None
     # Whether it opens the gates now (`is_active` reads the status alone).
     has_access: bool = False
+    # Stripe's `pause_collection`: its behavior ("" while collecting), and when
+    # collection resumes by itself (None: when resumed). The status stays active.
+    pause_collection: str = ""
+    collection_resumes_at: datetime | None = None
     # How often it bills ("/ month", "every 3 months"), and the `PlanInterval`
     # value of its price ("" for a period the site does not sell).
     period: str = ""
@@ -342,6 +346,16 @@ class SubscriptionSummary:
     @property
     def trialing(self) -> bool:
         return self.status == "trialing"
+
+    @property
+    def paused(self) -> bool:
+        """Stripe paused it (a trial ended without a card): no access, no billing."""
+        return self.status == "paused"
+
+    @property
+    def resumable(self) -> bool:
+        """Paused, or its collection paused: the site's resume action applies."""
+        return self.paused or bool(self.pause_collection)
 
     @property
     def status_label(self) -> str:
@@ -443,6 +457,10 @@ def get_subscription_summary(subscriber) -> SubscriptionSummary | None:
         payment_method=payment_method_summary(subscription),
         trial_end=_timestamp(data.get("trial_end")) if status == "trialing" else None,
         has_access=grants_access(data, timezone.now()),
+        pause_collection=(data.get("pause_collection") or {}).get("behavior") or "",
+        collection_resumes_at=_timestamp(
+            (data.get("pause_collection") or {}).get("resumes_at")
+        ),
         period=per_period(price.get("recurring")),
         plan_interval=PlanInterval.of_price(price) or "",
         discounts=discounts,

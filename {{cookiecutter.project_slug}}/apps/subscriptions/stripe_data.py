@@ -56,6 +56,12 @@ def is_owing_status(status: str | None) -> bool:
     return status in OWING_STATUSES
 
 
+def is_current_status(status: str | None) -> bool:
+    """Whether a subscription in this status is still the subscriber's: paid for,
+    owed for, or paused (Stripe keeps it, to be resumed rather than bought again)."""
+    return is_active_status(status) or is_owing_status(status) or status == "paused"
+
+
 def billed_item(subscription_data) -> dict | None:
     """The item a subscription bills its plan by: the `ACTIVE_PRODUCTS` one, else the
     first (a product taken off sale still names the plan the subscriber pays)."""

@@ -103,6 +103,7 @@ BILLING_URL_NAMES = (
     "promotion_code",
     "portal",
     "update_card",
+    "resume",
     "demo",
     "demo_subscribers",
     "demo_pro",

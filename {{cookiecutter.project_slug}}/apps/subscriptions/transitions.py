@@ -290,6 +290,10 @@ def _apply_locked(subscriber, subscription, data, event, expected_version) -> Ch
     change = Change(subscription, locked, before, after)
     if is_active_status(after.status):
         change.linked = _link(locked, subscription)
+    elif after.status == "paused" and locked.subscription_id is None:
+        # Paused before its webhooks reached the site: still the subscriber's, to
+        # resume (Checkout finds it in Stripe's list and refuses a second one).
+        change.linked = _link(locked, subscription)
     elif is_ended_status(after.status):
         change.unlinked = unlink(locked, subscription)
     to_send = transition_signals(before, after, data)

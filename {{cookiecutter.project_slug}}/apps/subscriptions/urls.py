@@ -16,6 +16,7 @@ urlpatterns = [
         name="promotion_code",
     ),
     path("subscription/portal/", views.billing_portal, name="portal"),
+    path("subscription/resume/", views.resume_subscription, name="resume"),
     path("subscription/card/", views.update_card, name="update_card"),
     path("subscription/demo/", views.demo, name="demo"),
     path(

@@ -31,6 +31,9 @@ from .subscribers import billing_adapter, billing_urls, subscriber_reverse
 logger = logging.getLogger(__name__)
 
 STRIPE_UNAVAILABLE = "Billing is unavailable right now; please try again shortly."
+SUBSCRIPTION_PAUSED = (
+    "Your subscription is paused: resume it on this page rather than start another."
+)
 # Checkout's cancel page is the subscription page with `?checkout=cancelled`.
 CHECKOUT_CANCELLED = "cancelled"
 
@@ -96,8 +99,9 @@ def subscription(request):
         summary = get_subscription_summary(subscriber)
     quantity = billed_quantity(subscriber)
     can_manage = request.can_manage_billing
-    # A subscriber with a plan is offered the others only by those who may switch.
-    show_plans = can_manage or summary is None
+    # A subscriber with a plan is offered the others only by those who may switch,
+    # and not while it is paused: it is resumed first.
+    show_plans = summary is None or (can_manage and not summary.paused)
     plans = []
     if show_plans:
         with_trial = summary is None and trial_available(subscriber)
@@ -132,6 +136,9 @@ def _checkout_redirect(request, subscriber, price_id):
         )
     except checkout.InvalidPrice:
         return HttpResponseBadRequest("That price is not for sale here.")
+    except checkout.SubscriptionPaused:
+        messages.error(request, SUBSCRIPTION_PAUSED)
+        return redirect(subscriber_reverse("subscription", subscriber))
     except stripe.StripeError:
         return _stripe_unavailable(request, subscriber, "start Checkout")
     return redirect(target.url)
@@ -213,6 +220,48 @@ def _portal_redirect(request, subscriber):
 def billing_portal(request):
     """Send the subscriber to Stripe's customer portal."""
     return _portal_redirect(request, request.subscriber)
+
+
+@require_POST
+@billing_manager_required
+def resume_subscription(request):
+    """Resume a paused subscription, or its paused collection.
+
+    Stripe resumes a paused subscription by invoicing a new period at once, so a
+    subscriber without a card on file is sent to the portal to add one first.
+    """
+    subscriber = request.subscriber
+    summary = None
+    if subscriber.has_current_subscription():
+        summary = get_subscription_summary(subscriber)
+    if summary is None or not summary.resumable:
+        messages.info(request, "There is nothing paused to resume.")
+        return redirect(subscriber_reverse("subscription", subscriber))
+    if summary.paused and not summary.payment_method:
+        messages.info(
+            request, "Add a card first, then come back to this page to resume."
+        )
+        return _portal_redirect(request, subscriber)
+    try:
+        change = lifecycle.resume(subscriber)
+    except lifecycle.LifecycleError as error:
+        messages.error(request, str(error))
+    except stripe.InvalidRequestError as error:
+        messages.error(
+            request, f"Stripe could not resume it: {error.user_message or error}"
+        )
+    except stripe.StripeError:
+        return _stripe_unavailable(request, subscriber, "resume the subscription")
+    else:
+        if change.after.status == "paused":
+            messages.error(
+                request,
+                "The card was declined, so the subscription is still paused: "
+                "update the card and pay the open invoice in Manage billing.",
+            )
+        else:
+            messages.success(request, "Your subscription is running again.")
+    return redirect(subscriber_reverse("subscription", subscriber))
 
 
 # A GET, so that the links of the billing e-mails and of the banner of an overdue

@@ -38,7 +38,7 @@ def test_members_see_the_subscription_without_manage_button(
     assert "Switch to" not in page
 
 
-@pytest.mark.parametrize("name", ["checkout", "portal", "promotion_code"])
+@pytest.mark.parametrize("name", ["checkout", "portal", "promotion_code", "resume"])
 def test_members_cannot_start_checkout_or_open_the_portal(
     member_client, catalogue, urls, name
 ):
@@ -56,7 +56,7 @@ def test_non_members_get_404(client, subscriber, urls, name):
     assert client.get(urls(name)).status_code == 404
 
 
-@pytest.mark.parametrize("name", ["checkout", "portal", "promotion_code"])
+@pytest.mark.parametrize("name", ["checkout", "portal", "promotion_code", "resume"])
 def test_non_members_get_404_on_posts(client, subscriber, urls, name):
     client.force_login(UserFactory())
     assert client.post(urls(name), {"price_id": "x"}).status_code == 404
