@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import stripe
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +16,7 @@ from django.urls import reverse
 
 from apps.subscriptions.decorators import PAYMENT_OVERDUE
 from apps.subscriptions.selectors import billing_alert
+from apps.subscriptions.stripe_client import stripe_options
 from apps.subscriptions.subscribers import get_subscriber_model
 
 from .factories import make_price, make_product, make_subscription
@@ -99,6 +101,31 @@ def test_after_the_grace_period_the_gates_close_saying_how_to_pay(
     assert 'data-testid="plan-name">Pro<' in page
     assert 'data-testid="update-card"' in page
     assert banner(billing_client, urls("subscription")) == "past_due"
+
+
+def test_when_the_retries_run_out_the_subscription_ends(
+    failed, billing_client, urls, sent, mailoutbox, billing_user
+):
+    # The default, in Stripe as in the emulator: cancel after the last retry.
+    subscription_id = failed.subscriber.subscription.id
+    sent.clear()
+    mailoutbox.clear()
+    failed.advance(days=20)  # past the retries, 3, 5 and 7 days apart
+    ended = stripe.Subscription.retrieve(subscription_id, **stripe_options())
+    assert ended.status == "canceled"
+    failed.subscriber.refresh_from_db()
+    assert failed.subscriber.subscription is None
+    [canceled] = sent.of("subscription_canceled")
+    assert canceled["subscription"].id == subscription_id
+    [email] = [m for m in mailoutbox if m.subject.endswith("subscription has ended")]
+    assert email.to == [billing_user.email]
+    assert not gate_open(billing_client, urls)
+    assert banner(billing_client, urls("subscription")) is None
+    page = billing_client.get(urls("subscription")).content.decode()
+    assert 'data-testid="ended-notice"' in page
+    # Redelivered, the end is neither signalled nor mailed again.
+    failed.deliver()
+    assert len(sent.of("subscription_canceled")) == 1
 
 
 def test_paying_clears_the_banner_and_reopens_the_gates(
