@@ -1,4 +1,5 @@
-"""The Celery task that sends the customer e-mails (`customer_emails.py`).
+"""The Celery tasks that send the customer e-mails (`customer_emails.py`) and the
+site admins' notes.
 
 A module of its own, not `tasks.py`: `receivers.py` imports it to queue the task,
 and `SubscriptionsConfig.ready()` imports `receivers.py`, so every process that
@@ -6,6 +7,7 @@ loads Django (the web, and the worker) knows the task.
 """
 
 from celery import shared_task
+from django.core.mail import mail_admins
 
 from .customer_emails import send_customer_email
 from .subscribers import subscriber_from_reference
@@ -22,3 +24,9 @@ def send_customer_email_task(kind: str, subscriber: str, data: dict) -> int:
     if found is None:
         return 0
     return send_customer_email(kind, found, data)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def mail_admins_task(subject: str, message: str) -> None:
+    """Mail the site's admins (`ADMINS`)."""
+    mail_admins(subject, message)

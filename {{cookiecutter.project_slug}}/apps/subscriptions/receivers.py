@@ -2,8 +2,9 @@
 when a subscription ends, and ending the Stripe subscriptions of a subscriber that is
 deleted.
 
-The customer e-mails (`customer_emails.py`) are queued as a Celery task once the
-change is committed; the task renders and sends them, never the webhook's request.
+The customer e-mails (`customer_emails.py`) and the admins' notes are queued as
+Celery tasks once the change is committed; the tasks render and send them, never
+the webhook's request.
 
 `SubscriptionsConfig.ready()` connects `cancel_subscriptions_before_delete` to the
 subscriber model (`DJSTRIPE_SUBSCRIBER_MODEL`), whichever it is.
@@ -11,13 +12,12 @@ subscriber model (`DJSTRIPE_SUBSCRIBER_MODEL`), whichever it is.
 
 import logging
 
-from django.core.mail import mail_admins
 from django.db import transaction
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError
 
 from . import customer_emails, signals
-from .email_tasks import send_customer_email_task
+from .email_tasks import mail_admins_task, send_customer_email_task
 from .lifecycle import cancel_before_deletion
 from .selectors import subscription_plan
 from .stripe_data import is_owing_status
@@ -47,6 +47,23 @@ def queue_customer_email(kind: str, subscriber, **data) -> None:
             logger.exception("Could not queue the %s e-mail of %s", kind, reference)
 
     transaction.on_commit(queue)
+
+
+def queue_admin_email(subject: str, message: str) -> None:
+    """Queue a note to the site's admins once the transaction commits.
+
+    Robust: should the task run in the request (a worker-less setup running tasks
+    eagerly) and the mail server fail, that is logged, and the webhook that
+    committed its changes still answers 200.
+    """
+
+    def queue():
+        try:
+            mail_admins_task.delay(subject, message)
+        except OperationalError:
+            logger.exception("Could not queue the admins' e-mail %r", subject)
+
+    transaction.on_commit(queue, robust=True)
 
 
 def _timestamp(value) -> int | None:
@@ -135,7 +152,7 @@ def mail_admins_when_a_subscription_ends(sender, subscriber, subscription, **kwa
     plan = subscription_plan(subscription)
     name = subscriber_display_name(subscriber)
     plan_name = plan.name if plan else "a plan"
-    mail_admins(
+    queue_admin_email(
         f"Subscription ended: {name}",
         f"{name} ({subscriber.pk}) is no longer subscribed to {plan_name}.\n"
         f"Stripe subscription: {subscription.id}\n",

@@ -1,9 +1,11 @@
 """Webhooks through dj-stripe's endpoint keep the subscriber's link and status right."""
 
 from datetime import UTC, datetime
+from smtplib import SMTPServerDisconnected
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.urls import reverse
 from django.utils.formats import date_format
 from djstripe.models import Event, WebhookEventTrigger
@@ -134,6 +136,38 @@ def test_a_deletion_unlinks_and_mails_the_site_admins(
     [message] = [m for m in mail.outbox if m.to == ["admin@example.com"]]
     assert "Subscription ended" in message.subject
     assert "Pro" in message.body
+
+
+class AdminsMailServerDown(locmem.EmailBackend):
+    """The test outbox, except that mail to the site admins fails as SMTP can."""
+
+    def send_messages(self, messages):
+        if any("admin@example.com" in message.to for message in messages):
+            if self.fail_silently:  # as Django's own log handler sends
+                return 0
+            raise SMTPServerDisconnected("Connection unexpectedly closed")
+        return super().send_messages(messages)
+
+
+def test_a_failing_mail_server_does_not_fail_the_webhook(
+    subscribed,
+    stripe_emulator,
+    subscriber,
+    django_capture_on_commit_callbacks,
+    settings,
+    caplog,
+):
+    settings.EMAIL_BACKEND = f"{__name__}.AdminsMailServerDown"
+    settings.ADMINS = [("Admin", "admin@example.com")]
+    _portal(stripe_emulator, subscribed, "cancel_now")
+    with django_capture_on_commit_callbacks(execute=True):
+        attempts = stripe_emulator.deliver_webhooks()
+    assert {a["status_code"] for a in attempts} == {200}
+    subscriber.refresh_from_db()
+    assert subscriber.subscription is None
+    assert "Connection unexpectedly closed" in caplog.text
+    # The customer's e-mail, queued beside it, still went out.
+    assert [m for m in mail.outbox if m.subject.endswith("subscription has ended")]
 
 
 def test_after_a_deletion_the_page_says_which_plan_ended_and_when(
