@@ -204,7 +204,8 @@ class SubscriberBillingAdmin:
         return found
 
     def _cancel_before_delete(self, request, subscribers) -> list:
-        billed = [s for s in subscribers if live_subscriptions(s)]
+        # With a Stripe customer, Stripe may hold subscriptions the rows lack.
+        billed = [s for s in subscribers if s.customer_id or live_subscriptions(s)]
         return self._for_each(
             request,
             billed,

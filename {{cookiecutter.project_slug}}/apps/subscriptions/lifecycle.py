@@ -261,12 +261,22 @@ def apply_promotion_code(subscriber, code: str) -> Change:
 
 
 def cancel_before_deletion(subscriber) -> list[Change]:
-    """Cancel now every subscription of the subscriber that the local rows show
-    live, so that none is left billing in Stripe once the subscriber is gone."""
-    return [
-        _cancel(subscriber, subscription.id)
-        for subscription in live_subscriptions(subscriber)
-    ]
+    """Cancel now every subscription of the subscriber that has not ended, so that
+    none is left billing in Stripe once the subscriber is gone.
+
+    Stripe's list of its customer's subscriptions comes first (one call, status
+    all): a subscription whose webhooks never reached the site has no local row.
+    The local rows add any live one of another customer of the subscriber.
+    """
+    ids = [subscription.id for subscription in live_subscriptions(subscriber)]
+    if subscriber.customer_id is not None:
+        listing = stripe.Subscription.list(
+            customer=subscriber.customer.id, status="all", limit=100, **stripe_options()
+        )
+        for data in listing.auto_paging_iter():
+            if not is_ended_status(data.get("status")) and data["id"] not in ids:
+                ids.append(data["id"])
+    return [_cancel(subscriber, subscription_id) for subscription_id in ids]
 
 
 class EndOutcome(StrEnum):

@@ -7,8 +7,10 @@ import stripe
 from django.contrib import admin
 from django.db import transaction
 from django.urls import reverse
+from djstripe.models import Subscription
 
 from apps.subscriptions.admin import SubscriberBillingAdmin
+from apps.subscriptions.stripe_client import stripe_options
 from apps.subscriptions.subscribers import get_subscriber_model
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +117,37 @@ def live_stripe_subscriptions(emulator):
 def test_deleting_a_billed_subscriber_cancels_its_stripe_subscription(billing, pro):
     with billing.capture(execute=True):
         billing.subscriber.delete()
+    assert live_stripe_subscriptions(billing.emulator) == []
+
+
+def never_synced_subscription(billing, price):
+    """A subscription made in Stripe whose webhooks never reached the site."""
+    subscription = stripe.Subscription.create(
+        customer=billing.customer_id, items=[{"price": price.id}], **stripe_options()
+    )
+    assert not Subscription.objects.filter(id=subscription.id).exists()
+    return subscription
+
+
+def test_deleting_cancels_a_subscription_the_site_never_heard_of(
+    billing, pro, stripe_catalogue
+):
+    never_synced_subscription(billing, stripe_catalogue["business"])
+    assert len(live_stripe_subscriptions(billing.emulator)) == 2
+    with billing.capture(execute=True):
+        billing.subscriber.delete()
+    assert live_stripe_subscriptions(billing.emulator) == []
+
+
+def test_the_admin_cancels_a_subscription_the_site_never_heard_of(
+    admin_client, billing, stripe_catalogue
+):
+    never_synced_subscription(billing, stripe_catalogue["pro"])
+    response = admin_client.post(
+        admin_url("delete", billing.subscriber.pk), {"post": "yes"}, follow=True
+    )
+    assert any("before deleting" in m for m in shown_messages(response))
+    assert not get_subscriber_model().objects.filter(pk=billing.subscriber.pk).exists()
     assert live_stripe_subscriptions(billing.emulator) == []
 
 
