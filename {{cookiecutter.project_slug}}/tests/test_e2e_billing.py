@@ -256,6 +256,26 @@ def _wait_until(check, expected, attempts=60):
     return False
 
 
+def _style(locator, prop) -> str:
+    return locator.evaluate(f"e => getComputedStyle(e).{prop}")
+
+
+def _assert_plan_cards_look_right(page):
+    """The buttons of a row of plans sit level; the "Recommended" badge is styled."""
+    buttons = page.locator(".plan-action.plan-interval-year button")
+    tops = {round(buttons.nth(i).bounding_box()["y"]) for i in range(buttons.count())}
+    assert buttons.count() > 1 and len(tops) == 1, tops
+    badge = page.locator(".badge-recommended").first
+    assert _style(badge, "backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
+    assert _style(badge, "borderTopLeftRadius") != "0px"
+
+
+def _assert_summary_is_styled(page):
+    """The subscription summary is laid out as the site's cards, not a bare list."""
+    assert _style(page.locator(".summary-details"), "display") == "grid"
+    assert _style(page.locator(".summary"), "borderTopWidth") != "0px"
+
+
 def test_subscribe_change_plan_and_cancel_in_a_browser(site, page):
     steps = Steps(page, "subscription-lifecycle")
     email = "founder@example.com"
@@ -279,6 +299,7 @@ def test_subscribe_change_plan_and_cancel_in_a_browser(site, page):
     assert pro.locator(".plan-interval-year .plan-price").is_visible()
     assert not pro.locator(".plan-interval-month .plan-price").is_visible()
     assert pro.locator(".plan-interval-year button").inner_text() == "Subscribe to Pro"
+    _assert_plan_cards_look_right(page)
     steps.shot("pricing-annual")
 
     # A declined card leaves the subscriber unsubscribed.
@@ -299,6 +320,7 @@ def test_subscribe_change_plan_and_cancel_in_a_browser(site, page):
     assert "Active" in page.locator("[data-testid=plan-status]").inner_text()
     # The card just paid with (the emulator's 4242 test card).
     assert "ending 4242" in page.locator("[data-testid=payment-method]").inner_text()
+    _assert_summary_is_styled(page)
     assert _pro_page_status(page, base) == "open"
     steps.shot("pro-page-open")
 

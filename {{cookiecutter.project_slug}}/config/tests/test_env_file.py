@@ -127,3 +127,56 @@ def test_the_real_environment_wins_over_env_file(tmp_path):
     assert settings["STRIPE_EMULATOR"] is False
     assert settings["STRIPE_API_HOST"] is None
     assert settings["SECRET_KEY"] == PROBES["DJANGO_SECRET_KEY"][0]
+
+
+def test_every_line_of_the_example_works_uncommented_as_written(tmp_path):
+    lines = (PROJECT_DIR / ".env.example").read_text().splitlines()
+    uncommented = [
+        line.removeprefix("# ")
+        for line in lines
+        if "=" in line.removeprefix("# ").split(" ")[0]
+    ]
+    env_file = tmp_path / ".env"
+    # As post-gen writes it: with a secret key of its own.
+    secret = "DJANGO_SECRET_KEY=" + "s" * 50
+    env_file.write_text(
+        "\n".join(
+            secret if line == "DJANGO_SECRET_KEY=" else line for line in uncommented
+        )
+        + "\n"
+    )
+
+    settings = local_settings(env_file)
+
+    assert settings["SITE_URL"] == "http://localhost:8000"
+    assert settings["SUBSCRIPTIONS_SYNC_INTERVAL"] == 60
+    assert settings["STRIPE_EMULATOR"] is True
+    assert settings["ACCOUNT_EMAIL_VERIFICATION"] == "mandatory"
+    assert settings["STRIPE_API_HOST"] == "http://127.0.0.1:12111"
+
+
+def test_make_dev_lets_the_real_environment_win_over_env_file(tmp_path):
+    # The command `make dev` starts its processes with, run on a probe Procfile.
+    venv = Path(sys.executable).parent.parent
+    honcho = subprocess.run(
+        ["make", "-s", f"VENV={venv}", "--eval=honcho: ; @echo $(HONCHO)", "honcho"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    probe = "import os; print('X=' + os.environ.get('X', 'unset'))"
+    (tmp_path / "Procfile").write_text(f'probe: {sys.executable} -c "{probe}"\n')
+    (tmp_path / ".env").write_text("X=from-env-file\n")
+
+    started = subprocess.run(
+        [*honcho, "probe"],
+        cwd=tmp_path,
+        env={**os.environ, "X": "from-environment"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert "X=from-environment" in started.stdout, started.stdout + started.stderr

@@ -11,6 +11,9 @@ from djstripe.models import Price, Product, WebhookEndpoint
 
 from apps.subscriptions import metadata
 from apps.subscriptions.demo_catalogue import DEMO_TIERS, create_demo_catalogue
+from apps.subscriptions.management.commands.setup_local_billing import (
+    Command as SetupLocalBilling,
+)
 from apps.subscriptions.models import PortalConfiguration
 from apps.subscriptions.stripe_client import stripe_options, wait_for_stripe
 
@@ -38,6 +41,17 @@ def _fails(*args) -> str:
     assert message
     assert "\n" not in message
     return message
+
+
+def test_it_prints_no_warning_about_what_it_is_about_to_set_up(emulator_mode, capsys):
+    # As `make dev` runs it: from the command line, where Django runs its checks
+    # before a command that asks for them.
+    SetupLocalBilling().run_from_argv(
+        ["manage.py", "setup_local_billing", "--base-url", BASE_URL]
+    )
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert len(out.splitlines()) == 3
 
 
 def test_a_first_run_creates_the_catalogue_endpoint_and_portal(emulator_mode):

@@ -298,6 +298,27 @@ def test_the_command_line_refuses_a_busy_port(server, capsys):
     assert "cannot listen" in capsys.readouterr().err
 
 
+def test_the_port_comes_from_the_environment_before_the_env_file(tmp_path, monkeypatch):
+    from stripe_emulator.__main__ import default_port
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("# STRIPE_EMULATOR_PORT=1\nSTRIPE_EMULATOR_PORT='12345'\n")
+    monkeypatch.delenv("STRIPE_EMULATOR_PORT", raising=False)
+    assert default_port(None) == 12111
+    assert default_port(str(tmp_path / "missing")) == 12111
+    assert default_port(str(env_file)) == 12345
+    monkeypatch.setenv("STRIPE_EMULATOR_PORT", "12400")
+    assert default_port(str(env_file)) == 12400
+
+
+def test_a_port_that_is_not_a_number_stops_it_in_one_line(tmp_path, monkeypatch):
+    from stripe_emulator.__main__ import default_port
+
+    monkeypatch.setenv("STRIPE_EMULATOR_PORT", "twelve")
+    with pytest.raises(SystemExit, match="must be a port number, not 'twelve'"):
+        default_port(None)
+
+
 def test_control_routes(server, session):
     assert api(server, "GET", "/_emulator/")[1]["objects"]["checkout.session"] == 1
     status, body = api(

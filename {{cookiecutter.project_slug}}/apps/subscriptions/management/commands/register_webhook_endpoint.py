@@ -10,6 +10,7 @@ from apps.subscriptions.stripe_client import (
 )
 from apps.subscriptions.webhook_endpoints import (
     register_webhook_endpoint,
+    store_stripe_cli_endpoint,
     working_webhook_endpoint,
 )
 
@@ -27,8 +28,18 @@ class Command(BaseCommand):
             help="Scheme, host and port where Stripe reaches this site "
             "(default: http://127.0.0.1:8000).",
         )
+        parser.add_argument(
+            "--stripe-cli-secret",
+            metavar="WHSEC",
+            help="Instead, store the endpoint that `stripe listen` forwards to, "
+            "with the secret printed by `stripe listen --print-secret` (test mode; "
+            "nothing is created in Stripe).",
+        )
 
-    def handle(self, *args, base_url, **options):
+    def handle(self, *args, base_url, stripe_cli_secret=None, **options):
+        if stripe_cli_secret is not None:
+            self._store_stripe_cli_endpoint(base_url, stripe_cli_secret)
+            return
         try:
             check_stripe_configuration()
             endpoint = working_webhook_endpoint(base_url)
@@ -46,3 +57,15 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Registered webhook endpoint {endpoint.url}")
         )
         self.stdout.write(f"Signing secret stored for endpoint {endpoint.id}.")
+
+    def _store_stripe_cli_endpoint(self, base_url, secret):
+        try:
+            endpoint = store_stripe_cli_endpoint(base_url, secret)
+        except ValueError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            self.style.SUCCESS(f"Stripe CLI endpoint ready: {endpoint.url}")
+        )
+        self.stdout.write(
+            f"Forward events to it: stripe listen --forward-to {endpoint.url}"
+        )

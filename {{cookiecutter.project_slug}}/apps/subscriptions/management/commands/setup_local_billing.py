@@ -40,6 +40,9 @@ class Command(BaseCommand):
         "customer portal configuration. One line per thing done; a second run "
         "changes nothing. `make dev` runs it before the site starts."
     )
+    # It fixes what the billing checks warn about, then runserver runs the checks:
+    # warnings printed first would be about what it is about to do.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
