@@ -79,7 +79,7 @@ def stripe_catalogue(stripe_emulator, db):
     return {
         price.product.stripe_data["name"].lower(): price
         for price in Price.objects.select_related("product")
-        if price.stripe_data["recurring"]["interval"] == "month"
+        if (price.stripe_data.get("recurring") or {}).get("interval") == "month"
     }
 
 

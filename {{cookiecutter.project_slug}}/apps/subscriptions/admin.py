@@ -1,11 +1,14 @@
-"""Billing on the subscriber's admin: actions to cancel, undo, resume, change plan
-and end at a date, and deletion that ends the Stripe subscription first.
+"""Billing on the subscriber's admin: actions to cancel, undo, resume, change plan,
+end at a date, credit or debit the wallet and refund a payment, and deletion that ends the Stripe subscription first.
 
 `SubscriptionsConfig.ready()` calls `install_billing_admin()`, which lays
 `SubscriberBillingAdmin` over whatever ModelAdmin the site registered for the
 subscriber model (`DJSTRIPE_SUBSCRIBER_MODEL`): the subscriber's own app keeps a
 plain admin, and no other model gets billing actions.
 """
+
+from decimal import Decimal
+from uuid import uuid4
 
 import stripe
 from django import forms
@@ -17,9 +20,9 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from . import lifecycle
+from . import lifecycle, refunds, wallet
 from .metadata import get_product_metadata
-from .money import format_amount
+from .money import format_amount, to_minor_units
 from .selectors import live_subscriptions, prices_for_sale, subscription_plan
 from .stripe_client import describe_stripe_error
 from .subscribers import get_subscriber_model, subscriber_display_name
@@ -62,6 +65,61 @@ class EndAtForm(forms.Form):
     )
 
 
+class WalletForm(forms.Form):
+    direction = forms.ChoiceField(
+        choices=[("credit", "Credit the wallet"), ("debit", "Debit the wallet")]
+    )
+    amount = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        help_text="In the currency of the customer's balance (usually dollars).",
+    )
+    reason = forms.CharField(
+        max_length=500, help_text="Shown on the customer's wallet and in Stripe."
+    )
+    # One credit per form shown: a second submission of the same form repeats the
+    # Stripe request under the same idempotency key instead of crediting again.
+    token = forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid4().hex)
+
+
+class RefundForm(forms.Form):
+    payment = forms.ChoiceField()
+    amount = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        decimal_places=2,
+        help_text="Leave empty to refund all that remains of the payment.",
+    )
+    reason = forms.ChoiceField(choices=refunds.REFUND_REASONS, required=False)
+    note = forms.CharField(
+        max_length=500, help_text="Why: kept with the refund and told the customer."
+    )
+    token = forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid4().hex)
+
+    def __init__(self, *args, payments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.payments = {payment.key: payment for payment in payments}
+        self.fields["payment"].choices = [
+            (
+                payment.key,
+                f"{payment.label}: {format_amount(payment.remaining, payment.currency)}"
+                " left to refund",
+            )
+            for payment in payments
+        ]
+
+    def clean(self):
+        data = super().clean()
+        payment = self.payments.get(data.get("payment"))
+        if payment is not None and data.get("amount") is not None:
+            amount = to_minor_units(data["amount"], payment.currency)
+            if amount is None or amount > payment.remaining:
+                left = format_amount(payment.remaining, payment.currency)
+                self.add_error("amount", f"At most {left} remains to refund.")
+            data["amount_minor"] = amount
+        return data
+
+
 class SubscriberBillingAdmin:
     """Billing actions and a deletion that cancels first, for the subscriber's admin."""
 
@@ -72,6 +130,8 @@ class SubscriberBillingAdmin:
         "resume_subscription",
         "change_subscription_plan",
         "end_subscription_at",
+        "adjust_wallet",
+        "refund_payment",
     )
     billing_action_template = "admin/subscriptions/billing_action.html"
 
@@ -96,7 +156,11 @@ class SubscriberBillingAdmin:
             name = subscriber_display_name(subscriber) or str(subscriber)
             try:
                 change(subscriber)
-            except lifecycle.LifecycleError as error:
+            except (
+                lifecycle.LifecycleError,
+                refunds.RefundError,
+                wallet.WalletError,
+            ) as error:
                 failed.append(subscriber)
                 messages.error(request, f"{name}: {error}")
             except stripe.StripeError as error:
@@ -166,6 +230,66 @@ class SubscriberBillingAdmin:
             queryset,
             lambda subscriber: lifecycle.end_at(subscriber, when),
             "{name}'s subscription ends on " + f"{when:%Y-%m-%d %H:%M}.",
+        )
+        return None
+
+    @admin.action(description="Credit or debit the wallet...")
+    def adjust_wallet(self, request, queryset):
+        form = WalletForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self._form_page(
+                request, queryset, form, "adjust_wallet", "Credit or debit the wallet"
+            )
+        data = form.cleaned_data
+        debit = data["direction"] == "debit"
+
+        def adjust(subscriber):
+            currency = wallet.wallet_currency(subscriber.customer)
+            amount = to_minor_units(data["amount"], currency)
+            if amount is None:
+                raise wallet.WalletError(f"{currency.upper()} has no such fractions.")
+            key = f"{data['token']}-{subscriber.pk}"
+            return wallet.adjust_wallet(
+                subscriber, amount, data["reason"], debit=debit, key=key
+            )
+
+        self._for_each(
+            request,
+            queryset,
+            adjust,
+            ("Debited" if debit else "Credited") + " {name}'s wallet.",
+        )
+        return None
+
+    @admin.action(description="Refund a payment...")
+    def refund_payment(self, request, queryset):
+        if queryset.count() != 1:
+            messages.error(request, "Choose one subscriber to refund a payment of.")
+            return None
+        subscriber = queryset.get()
+        payments = refunds.refundable_payments(subscriber)
+        if not payments:
+            messages.error(request, "Nothing of this subscriber's is left to refund.")
+            return None
+        data = request.POST if "apply" in request.POST else None
+        form = RefundForm(data, payments=payments)
+        if not form.is_valid():
+            return self._form_page(
+                request, queryset, form, "refund_payment", "Refund a payment"
+            )
+        data = form.cleaned_data
+        self._for_each(
+            request,
+            [subscriber],
+            lambda subscriber: refunds.refund_payment(
+                subscriber,
+                data["payment"],
+                amount=data.get("amount_minor"),
+                reason=data["reason"],
+                note=data["note"],
+                key=data["token"],
+            ),
+            "Refunded a payment of {name}.",
         )
         return None
 

@@ -9,7 +9,7 @@ class SubscriptionsConfig(AppConfig):
     def ready(self):
         # Registers the system checks, the dj-stripe webhook handlers and the app's
         # own receivers.
-        from . import checks, receivers, webhooks  # noqa: F401
+        from . import checks, payment_webhooks, receivers, webhooks  # noqa: F401
         from .subscribers import get_subscriber_model
 
         pre_delete.connect(

@@ -37,6 +37,7 @@ PAYMENT_FAILED = "payment_failed"
 PAYMENT_RECOVERED = "payment_recovered"
 CANCELLATION_SCHEDULED = "cancellation_scheduled"
 SUBSCRIPTION_ENDED = "subscription_ended"
+PAYMENT_REFUNDED = "payment_refunded"
 
 EMAIL_KINDS = (
     SUBSCRIPTION_STARTED,
@@ -45,6 +46,7 @@ EMAIL_KINDS = (
     PAYMENT_RECOVERED,
     CANCELLATION_SCHEDULED,
     SUBSCRIPTION_ENDED,
+    PAYMENT_REFUNDED,
 )
 
 
@@ -131,6 +133,14 @@ def email_context(kind: str, subscriber, data: dict) -> dict:
                 if grants_access(subscription_data, timezone.now())
                 else None
             ),
+        )
+    if kind == PAYMENT_REFUNDED:
+        context.update(
+            amount=format_amount(data.get("amount"), data.get("currency", "")),
+            paid=format_amount(data.get("paid"), data.get("currency", "")),
+            description=data.get("description", ""),
+            in_full=data.get("amount") == data.get("paid"),
+            note=data.get("note", ""),
         )
     return context
 

@@ -1,7 +1,8 @@
-"""The demo catalogue: three plans with monthly and annual prices, for a test account
-or the emulator, so a fresh site has something to sell. Starter comes with a 14-day
-free trial, recorded in its product's metadata (`trial_days`) so that the block
-`bootstrap_subscriptions` prints carries it."""
+"""The demo catalogue: three plans with monthly and annual prices, a credit pack and
+the wallet's top-up (one-time prices), for a test account or the emulator, so a
+fresh site has something to sell. Starter comes with a 14-day free trial, recorded
+in its product's metadata (`trial_days`) so that the block `bootstrap_subscriptions`
+prints carries it."""
 
 from dataclasses import dataclass
 
@@ -48,6 +49,34 @@ DEMO_TIERS = (
         ("Everything in Pro", "Audit log", "A named account manager"),
         monthly=9900,
         monthly_per_seat=3000,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoOneOff:
+    """A product bought once: `unit_amount` is its price (a top-up's: per unit)."""
+
+    product_id: str
+    name: str
+    description: str
+    unit_amount: int  # in cents
+
+
+# The one-off products of `metadata.ACTIVE_PRODUCTS`: a pack bought once, and the
+# wallet's top-up, bought in units of $1.00.
+DEMO_ONE_OFFS = (
+    DemoOneOff(
+        "prod_demo_credit_pack",
+        "Credit pack",
+        "A one-off purchase: paid once, listed in your billing history.",
+        unit_amount=2500,
+    ),
+    DemoOneOff(
+        "prod_demo_top_up",
+        "Wallet top-up",
+        "Money on your account that the next invoices use first.",
+        unit_amount=100,
     ),
 )
 
@@ -113,7 +142,39 @@ def create_demo_catalogue(currency: str = "usd") -> list[str]:
                 )
         created.append(tier.product_id)
     create_demo_promotion_code()
+    created.extend(_create_one_offs(currency))
     return created
+
+
+def _create_one_offs(currency: str) -> list[str]:
+    """Create (or keep) the one-off products, each with its one-time price."""
+    keys = {f"{item.product_id}_once": item for item in DEMO_ONE_OFFS}
+    existing = _existing_prices_by_lookup_key(keys)
+    for key, item in keys.items():
+        try:
+            stripe.Product.retrieve(item.product_id, **stripe_options())
+        except stripe.InvalidRequestError:
+            stripe.Product.create(
+                id=item.product_id,
+                name=item.name,
+                description=item.description,
+                **stripe_options(),
+            )
+        if key not in existing:
+            price = stripe.Price.create(
+                product=item.product_id,
+                currency=currency,
+                unit_amount=item.unit_amount,
+                lookup_key=key,
+                nickname=item.name,
+                **stripe_options(
+                    idempotency_key=f"demo-price-{key}-{item.unit_amount}-{currency}"
+                ),
+            )
+            stripe.Product.modify(
+                item.product_id, default_price=price["id"], **stripe_options()
+            )
+    return [item.product_id for item in DEMO_ONE_OFFS]
 
 
 # The demo's promotion code, for Checkout's code field: 20% off three months.

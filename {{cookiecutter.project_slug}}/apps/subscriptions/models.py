@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from .money import format_amount
 from .stripe_data import grants_access, is_current_status
 
 
@@ -148,3 +149,148 @@ class SignaledEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
+
+
+class Purchase(models.Model):
+    """A one-off purchase (Checkout in payment mode), recorded once it is paid.
+
+    The row is made by `purchases.fulfil_purchase` once per Checkout session (the
+    unique `checkout_session_id`), whichever of the return page and the
+    `checkout.session.completed` webhook comes first: making it is what sends
+    `purchase_completed` and `payment_succeeded`, so they go out once. A session
+    that was never paid (a declined card, an expired session) leaves no row.
+    """
+
+    class Kind(models.TextChoices):
+        ONE_TIME = "one_time", "One-off purchase"
+        TOP_UP = "top_up", "Wallet top-up"
+
+    checkout_session_id = models.CharField(max_length=255, unique=True)
+    customer = models.ForeignKey(
+        "djstripe.Customer", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    product_id = models.CharField(max_length=255)
+    price_id = models.CharField(max_length=255)
+    quantity = models.PositiveIntegerField(default=1)
+    description = models.CharField(max_length=255, blank=True)
+    # In the currency's smallest unit, as Stripe counts: what was paid, before any
+    # discount, and the discount.
+    amount = models.PositiveIntegerField()
+    amount_subtotal = models.PositiveIntegerField(default=0)
+    amount_discount = models.PositiveIntegerField(default=0)
+    amount_refunded = models.PositiveIntegerField(
+        default=0, help_text="As Stripe's charge says, after the latest refund seen."
+    )
+    currency = models.CharField(max_length=3)
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    charge_id = models.CharField(max_length=255, blank=True, db_index=True)
+    receipt_url = models.URLField(max_length=500, blank=True)
+    created = models.DateTimeField(help_text="When it was paid.")
+
+    class Meta:
+        verbose_name = "purchase"
+
+    def __str__(self):
+        return f"{self.description or self.product_id} ({self.checkout_session_id})"
+
+    @property
+    def amount_refundable(self) -> int:
+        return max(self.amount - self.amount_refunded, 0)
+
+
+class PaymentRefund(models.Model):
+    """A refund of one of a subscriber's payments, recorded once per Stripe refund.
+
+    Made by `refunds.record_refund`, whichever of the site's own refund (the admin
+    action) and Stripe's webhooks (`refund.created`, `charge.refunded`: a refund
+    made in Stripe's dashboard) sees it first; making it is what sends
+    `payment_refunded`. What it refunded is a one-off `purchase`, or the payment of
+    the invoice `invoice_id`.
+    """
+
+    refund_id = models.CharField(max_length=255, unique=True)
+    customer = models.ForeignKey(
+        "djstripe.Customer", on_delete=models.CASCADE, related_name="+"
+    )
+    charge_id = models.CharField(max_length=255, db_index=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    invoice_id = models.CharField(max_length=255, blank=True, db_index=True)
+    purchase = models.ForeignKey(
+        Purchase,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="refunds",
+    )
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(
+        max_length=32, blank=True, help_text="Stripe's reason, e.g. duplicate."
+    )
+    note = models.CharField(
+        max_length=500, blank=True, help_text="Why, in the words of who refunded."
+    )
+    status = models.CharField(max_length=32, blank=True)
+    created = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "payment refund"
+
+    def __str__(self):
+        return f"{self.refund_id} of {self.charge_id}"
+
+
+class CustomerBalanceTransaction(models.Model):
+    """A mirror of one entry of a customer's Stripe balance (the wallet).
+
+    dj-stripe 2.11 keeps no such rows, and a page never calls Stripe: the site
+    records the entries it makes itself (top-ups, the admin's credits and debits)
+    and those Stripe reports (`customer.updated`, `customer_balance_transaction.created`:
+    what an invoice used, a credit made in the dashboard). Negative amounts are
+    credits, as Stripe counts them.
+    """
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    customer = models.ForeignKey(
+        "djstripe.Customer", on_delete=models.CASCADE, related_name="+"
+    )
+    amount = models.IntegerField()
+    currency = models.CharField(max_length=3)
+    type = models.CharField(max_length=64, help_text="Stripe's type, e.g. adjustment.")
+    description = models.CharField(max_length=500, blank=True)
+    invoice_id = models.CharField(max_length=255, blank=True)
+    ending_balance = models.IntegerField()
+    created = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "customer balance transaction"
+
+    def __str__(self):
+        return f"{self.stripe_id} ({self.amount} {self.currency})"
+
+    @property
+    def change_display(self) -> str:
+        """What it did to the wallet: "+$25.00" for a credit, "-$5.00" for a debit."""
+        sign = "+" if self.amount < 0 else "-"
+        return sign + format_amount(abs(self.amount), self.currency)
+
+    @property
+    def ending_balance_display(self) -> str:
+        """The wallet after it, as the customer counts (credit positive)."""
+        return format_amount(-self.ending_balance, self.currency)
+
+    @property
+    def label(self) -> str:
+        """The entry in words: its description, else what Stripe's type means."""
+        return self.description or TRANSACTION_LABELS.get(self.type, self.type)
+
+
+# How the wallet names Stripe's balance transaction types that have no description.
+TRANSACTION_LABELS = {
+    "adjustment": "Adjustment",
+    "applied_to_invoice": "Used by an invoice",
+    "unapplied_from_invoice": "Given back by a voided invoice",
+    "invoice_overpaid": "Overpaid invoice",
+    "initial": "Opening balance",
+}

@@ -159,6 +159,26 @@ def mail_admins_when_a_subscription_ends(sender, subscriber, subscription, **kwa
     )
 
 
+@receiver(signals.payment_refunded, dispatch_uid="email_payment_refunded")
+def email_payment_refunded(sender, subscriber, refund, invoice, purchase, **kwargs):
+    if purchase is not None:
+        description, paid = purchase.description, purchase.amount
+    else:
+        data = invoice.stripe_data if invoice is not None else {}
+        number = data.get("number") or refund.invoice_id
+        description = f"invoice {number}" if number else "a payment"
+        paid = data.get("amount_paid") or refund.amount
+    queue_customer_email(
+        customer_emails.PAYMENT_REFUNDED,
+        subscriber,
+        amount=refund.amount,
+        currency=refund.currency,
+        paid=paid,
+        description=description,
+        note=refund.note,
+    )
+
+
 def cancel_subscriptions_before_delete(sender, instance, **kwargs):
     """A deleted subscriber leaves nothing billing in Stripe.
 

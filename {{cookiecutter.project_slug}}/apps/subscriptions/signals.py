@@ -85,6 +85,32 @@ invoice_voided = Signal()
 payment_succeeded = Signal()
 payment_failed = Signal()
 
+# -- one-off purchases, the wallet and refunds: `subscription` is None ----------------
+# Once per paid Checkout session in payment mode (`purchases.fulfil_purchase`):
+# `payment_succeeded` too, with `invoice=None`, `purchase`, `amount`, `currency`.
+
+# A one-off purchase was paid: the place to fulfil it (grant the credits, ...); also
+# sent with `purchase` (a `models.Purchase`), `amount` (paid, in the currency's
+# smallest unit) and `currency`. Sent for top-ups too (`purchase.kind == "top_up"`).
+purchase_completed = Signal()
+
+# A paid top-up credited the wallet; also sent with `purchase`, `amount`, `currency`
+# and `balance_transaction` (a `models.CustomerBalanceTransaction`).
+topup_completed = Signal()
+
+# The wallet (the customer's Stripe balance) was credited, or debited, by the site or
+# in Stripe's dashboard; also sent with `amount` (positive), `currency`, `description`
+# and `balance_transaction`. Once per Stripe balance transaction; what invoices take
+# from the balance sends nothing.
+wallet_credited = Signal()
+wallet_debited = Signal()
+
+# A payment was refunded, in full or in part, from the site or Stripe's dashboard;
+# also sent with `refund` (a `models.PaymentRefund`), `amount`, `currency`, `reason`,
+# `invoice` (the dj-stripe Invoice whose payment it was, or None) and `purchase` (or
+# None). Once per Stripe refund.
+payment_refunded = Signal()
+
 # -- webhooks: sender = dj-stripe's WebhookEventTrigger, kwarg `trigger` (its row),
 # `event_id` and `event_type` (from the body) --------------------------------------
 

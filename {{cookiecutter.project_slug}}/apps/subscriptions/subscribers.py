@@ -100,6 +100,7 @@ def subscriber_reverse(name: str, subscriber) -> str:
 BILLING_URL_NAMES = (
     "subscription",
     "checkout",
+    "buy",
     "promotion_code",
     "portal",
     "update_card",

@@ -10,6 +10,12 @@ urlpatterns = [
     path("subscription/", views.subscription, name="subscription"),
     path("subscription/checkout/", views.create_checkout, name="checkout"),
     path("subscription/confirm/", views.checkout_success, name="checkout_success"),
+    path("subscription/buy/", views.buy, name="buy"),
+    path(
+        "subscription/purchase/",
+        views.purchase_success,
+        name="purchase_success",
+    ),
     path(
         "subscription/promotion-code/",
         views.apply_promotion_code,

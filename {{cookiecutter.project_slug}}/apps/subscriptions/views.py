@@ -1,6 +1,7 @@
 """Billing pages: thin views over checkout.py, portal.py, linking.py and selectors.py."""
 
 import logging
+from decimal import Decimal, InvalidOperation
 
 import stripe
 from allauth.account.adapter import get_adapter as get_account_adapter
@@ -11,13 +12,15 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import checkout, lifecycle, linking, portal
+from . import checkout, lifecycle, linking, portal, purchases
 from .decorators import (
     active_subscription_required,
     billing_manager_required,
     subscriber_required,
 )
+from .history import billing_history
 from .metadata import get_active_plan_intervals
+from .money import to_minor_units
 from .selectors import (
     billed_quantity,
     get_ended_subscription,
@@ -27,6 +30,7 @@ from .selectors import (
     trial_available,
 )
 from .subscribers import billing_adapter, billing_urls, subscriber_reverse
+from .wallet import get_wallet
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +72,12 @@ def _plans_context(plans, summary) -> dict:
     checked = summary.plan_interval if summary else ""
     if checked not in intervals:
         checked = intervals[0].value if intervals else ""
-    return {"plans": plans, "intervals": intervals, "checked_interval": checked}
+    return {
+        "plans": plans,
+        "intervals": intervals,
+        "checked_interval": checked,
+        "one_off_offers": purchases.get_one_off_offers(),
+    }
 
 
 def _stripe_unavailable(request, subscriber, doing: str):
@@ -111,6 +120,8 @@ def subscription(request):
         "summary": summary,
         "ended": None if summary else get_ended_subscription(subscriber),
         "pending_seats": get_pending_seats(subscriber, summary) if can_manage else None,
+        "wallet": get_wallet(subscriber),
+        "history": billing_history(subscriber, request.GET.get("page")),
         "quantity": quantity,
         **_plans_context(plans, summary),
     }
@@ -176,6 +187,68 @@ def checkout_success(request):
     return _render(
         request, "subscriptions/checkout_success.html", result.subscriber, context
     )
+
+
+def _top_up_amount(value: str, currency: str) -> int | None:
+    """The amount typed ("25" or "25.50") in the currency's smallest unit, or None."""
+    try:
+        amount = Decimal((value or "").strip())
+    except InvalidOperation:
+        return None
+    return to_minor_units(amount, currency) if amount.is_finite() else None
+
+
+@require_POST
+@billing_manager_required
+def buy(request):
+    """Send the subscriber to Checkout (payment mode) for a one-off product or a
+    wallet top-up; a bad price, quantity or amount comes back with a message."""
+    subscriber = request.subscriber
+    subscription_url = _billing_url(request, "subscription", subscriber)
+    price = purchases.get_one_off_price(request.POST.get("price_id"))
+    if price is None:
+        return HttpResponseBadRequest("That product is not for sale here.")
+    amount = _top_up_amount(request.POST.get("amount", ""), price.currency)
+    quantity = request.POST.get("quantity", "1")
+    try:
+        url = purchases.start_purchase(
+            subscriber,
+            price.id,
+            email=request.user.email,
+            amount=amount,
+            quantity=int(quantity) if quantity.isdigit() else 0,
+            success_url=_billing_url(request, "purchase_success", subscriber)
+            + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=f"{subscription_url}?checkout={CHECKOUT_CANCELLED}",
+        )
+    except purchases.InvalidPurchase as error:
+        messages.error(request, str(error))
+        return redirect(subscriber_reverse("subscription", subscriber))
+    except stripe.StripeError:
+        return _stripe_unavailable(request, subscriber, "start Checkout")
+    return redirect(url)
+
+
+@require_GET
+@subscriber_required
+def purchase_success(request):
+    """Checkout's return page of a one-off purchase: fulfil it unless the webhook did."""
+    subscriber = request.subscriber
+    try:
+        result = purchases.fulfil_purchase(
+            request.GET.get("session_id"), subscriber=subscriber
+        )
+    except checkout.CheckoutSessionNotFound as error:
+        raise Http404("No such checkout session.") from error
+    except stripe.StripeError:
+        return _stripe_unavailable(request, subscriber, "complete the purchase")
+    if result.purchase is None:
+        messages.warning(
+            request, "Your payment has not gone through, so nothing was bought."
+        )
+    else:
+        messages.success(request, f"Thank you: {result.purchase.description} is paid.")
+    return redirect(subscriber_reverse("subscription", subscriber))
 
 
 # Longer than any promotion code Stripe makes or takes.

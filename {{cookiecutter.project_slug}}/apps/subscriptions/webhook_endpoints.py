@@ -16,6 +16,11 @@ from .stripe_client import api_key, stripe_options
 # lifecycle signals among them: see webhooks.py).
 WEBHOOK_EVENTS = [
     "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "customer.updated",
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.deleted",

@@ -378,6 +378,22 @@ SUBSCRIPTIONS_REFRESH_COUPONS_INTERVAL = env.int(
 # Days a past_due subscription keeps access after its first failed payment; then the
 # gates close until it is paid. Counts only while past_due is an active status.
 SUBSCRIPTIONS_GRACE_PERIOD_DAYS = env.int("SUBSCRIPTIONS_GRACE_PERIOD_DAYS", default=7)
+# https://docs.stripe.com/invoicing/customer/balance
+# The smallest and largest wallet top-up, in the currency's smallest unit (cents).
+SUBSCRIPTIONS_WALLET_TOP_UP_MIN = env.int(
+    "SUBSCRIPTIONS_WALLET_TOP_UP_MIN", default=500
+)
+SUBSCRIPTIONS_WALLET_TOP_UP_MAX = env.int(
+    "SUBSCRIPTIONS_WALLET_TOP_UP_MAX", default=100000
+)
+# Invoices and payments on each page of the billing history.
+SUBSCRIPTIONS_BILLING_HISTORY_PER_PAGE = env.int(
+    "SUBSCRIPTIONS_BILLING_HISTORY_PER_PAGE", default=10
+)
+# The most units of a one-off product bought at once.
+SUBSCRIPTIONS_ONE_OFF_MAX_QUANTITY = env.int(
+    "SUBSCRIPTIONS_ONE_OFF_MAX_QUANTITY", default=10
+)
 # The billing e-mails the subscriber's billing managers get, by kind (see
 # apps/subscriptions/customer_emails.py): leave one out to switch it off.
 SUBSCRIPTIONS_CUSTOMER_EMAILS = env.list(
@@ -389,6 +405,7 @@ SUBSCRIPTIONS_CUSTOMER_EMAILS = env.list(
         "payment_recovered",
         "cancellation_scheduled",
         "subscription_ended",
+        "payment_refunded",
     ],
 )
 # Seconds between two seat syncs (per-seat billing; local settings use 60).

@@ -2,8 +2,9 @@
 
 import itertools
 import time
+from datetime import UTC, datetime
 
-from djstripe.models import Customer, Price, Product, Subscription
+from djstripe.models import Customer, Invoice, Price, Product, Subscription
 
 from apps.subscriptions.metadata import ProductMetadata
 
@@ -97,3 +98,35 @@ def make_subscription(subscriber, price, status="active", quantity=1, **data):
     subscriber.subscription = subscription
     subscriber.save(update_fields=["customer", "subscription"])
     return subscription
+
+
+def make_invoice(customer, status="paid", total=1000, **data):
+    """A dj-stripe Invoice of the customer, shaped like Stripe's."""
+    invoice_id = f"in_test{next(_ids)}"
+    created = data.pop("created", int(time.time()))
+    stripe_data = {
+        "id": invoice_id,
+        "object": "invoice",
+        "customer": customer.id,
+        "status": status,
+        "number": f"TEST-{next(_ids):04d}",
+        "currency": "usd",
+        "created": created,
+        "total": total,
+        "subtotal": total,
+        "amount_paid": total if status == "paid" else 0,
+        "billing_reason": "subscription_cycle",
+        "discounts": [],
+        "total_discount_amounts": [],
+        "hosted_invoice_url": f"https://invoice.test/{invoice_id}",
+        "invoice_pdf": f"https://invoice.test/{invoice_id}/pdf",
+        "lines": {"object": "list", "data": []},
+        **data,
+    }
+    return Invoice.objects.create(
+        id=invoice_id,
+        customer=customer,
+        livemode=False,
+        created=datetime.fromtimestamp(created, tz=UTC),
+        stripe_data=stripe_data,
+    )

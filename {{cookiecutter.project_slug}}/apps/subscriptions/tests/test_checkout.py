@@ -1,15 +1,14 @@
 """Checkout against the emulator: starting it, and provisioning on return or webhook."""
 
 import re
-import threading
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 from djstripe.models import Customer, Subscription
 
 from apps.subscriptions import checkout, signals
 from apps.subscriptions.subscribers import subscriber_reference
+from apps.subscriptions.tests.concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -252,31 +251,10 @@ def test_return_page_and_webhook_at_once_provision_once(
     stripe_emulator.complete_checkout(session_id)
     session = stripe_emulator.get("checkout.session", session_id)
     event = type("Event", (), {"data": {"object": session}})()
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-        except Exception as error:  # reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(
-            target=run,
-            args=(lambda: checkout.complete_checkout_session(session_id, subscriber),),
-        ),
-        threading.Thread(
-            target=run, args=(lambda: provision_completed_checkout(None, event),)
-        ),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once(
+        lambda: checkout.complete_checkout_session(session_id, subscriber),
+        lambda: provision_completed_checkout(None, event),
+    )
     assert errors == []
     subscriber.refresh_from_db()
     assert subscriber.has_active_subscription()

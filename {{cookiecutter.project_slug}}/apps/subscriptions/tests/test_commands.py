@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 from djstripe.models import WebhookEndpoint
 
-from apps.subscriptions.demo_catalogue import DEMO_TIERS
+from apps.subscriptions.demo_catalogue import DEMO_ONE_OFFS, DEMO_TIERS
 from apps.subscriptions.metadata import ProductMetadata, get_active_products
 from apps.subscriptions.stripe_client import stripe_options
 
@@ -89,17 +89,17 @@ def test_demo_catalogue_prints_a_line_per_product_and_price(stripe_emulator):
     price_lines = [
         line for line in output.splitlines() if line.startswith("Synchronized price")
     ]
-    assert len(product_lines) == len(DEMO_TIERS)
-    assert len(price_lines) == 2 * len(DEMO_TIERS)
-    for tier in DEMO_TIERS:
-        assert f"Synchronized product {tier.product_id} ({tier.name})" in output
+    assert len(product_lines) == len(DEMO_TIERS) + len(DEMO_ONE_OFFS)
+    assert len(price_lines) == 2 * len(DEMO_TIERS) + len(DEMO_ONE_OFFS)
+    for item in DEMO_TIERS + DEMO_ONE_OFFS:
+        assert f"Synchronized product {item.product_id} ({item.name})" in output
 
 
 def test_demo_catalogue_is_kept_on_a_second_run(stripe_emulator):
     _run("bootstrap_subscriptions", "--create-demo-products")
     _run("bootstrap_subscriptions", "--create-demo-products")
-    assert len(stripe_emulator.all("product")) == len(DEMO_TIERS)
-    assert len(stripe_emulator.all("price")) == 2 * len(DEMO_TIERS)
+    assert len(stripe_emulator.all("product")) == len(DEMO_TIERS) + len(DEMO_ONE_OFFS)
+    assert len(stripe_emulator.all("price")) == 2 * len(DEMO_TIERS) + len(DEMO_ONE_OFFS)
 
 
 ODD_NAME = 'The "Enterprise" plan, with a name long enough to need wrapping here'

@@ -10,7 +10,11 @@ from django.db.migrations.executor import MigrationExecutor
 from djstripe.models import Price, Product, WebhookEndpoint
 
 from apps.subscriptions import metadata
-from apps.subscriptions.demo_catalogue import DEMO_TIERS, create_demo_catalogue
+from apps.subscriptions.demo_catalogue import (
+    DEMO_ONE_OFFS,
+    DEMO_TIERS,
+    create_demo_catalogue,
+)
 from apps.subscriptions.management.commands.setup_local_billing import (
     Command as SetupLocalBilling,
 )
@@ -61,9 +65,9 @@ def test_a_first_run_creates_the_catalogue_endpoint_and_portal(emulator_mode):
     assert lines[1].startswith(f"Registered webhook endpoint {BASE_URL}/")
     assert lines[2].startswith("Configured the customer portal")
     assert {p["id"] for p in emulator_mode.all("product")} == {
-        tier.product_id for tier in DEMO_TIERS
+        item.product_id for item in DEMO_TIERS + DEMO_ONE_OFFS
     }
-    assert Product.objects.count() == len(DEMO_TIERS)
+    assert Product.objects.count() == len(DEMO_TIERS) + len(DEMO_ONE_OFFS)
     assert WebhookEndpoint.objects.get().secret.startswith("whsec_")
     [configuration] = emulator_mode.all("billing_portal.configuration")
     assert PortalConfiguration.objects.get().stripe_id == configuration["id"]

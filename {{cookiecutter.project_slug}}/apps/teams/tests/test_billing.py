@@ -85,3 +85,47 @@ def test_a_member_who_administers_no_team_is_told_they_cannot_subscribe(
     response = member_client.get(checkout, follow=True)
     assert response.redirect_chain[-1][0] == "/pricing/"
     assert "You do not manage any billing here" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "name"), [("post", "buy"), ("get", "purchase_success")]
+)
+def test_non_members_get_404_on_payment_pages(client, subscriber, urls, method, name):
+    client.force_login(UserFactory())
+    response = getattr(client, method)(urls(name), {"price_id": "x", "session_id": "x"})
+    assert response.status_code == 404
+
+
+def test_members_cannot_buy(member_client, urls):
+    assert member_client.post(urls("buy"), {"price_id": "x"}).status_code == 403
+
+
+def test_members_read_the_billing_history_and_wallet(member_client, subscriber, urls):
+    from djstripe.models import Price
+
+    from apps.subscriptions.models import CustomerBalanceTransaction
+    from apps.subscriptions.tests.factories import (
+        make_catalogue,
+        make_invoice,
+        make_subscription,
+    )
+
+    make_catalogue(1)
+    make_subscription(subscriber, Price.objects.first())
+    subscriber.refresh_from_db()
+    invoice = make_invoice(subscriber.customer)
+    CustomerBalanceTransaction.objects.create(
+        stripe_id="cbtxn_1",
+        customer=subscriber.customer,
+        amount=-500,
+        currency="usd",
+        type="adjustment",
+        description="Welcome credit",
+        ending_balance=-500,
+        created=invoice.created,
+    )
+    page = member_client.get(urls("subscription")).content.decode()
+    assert invoice.stripe_data["number"] in page
+    assert "Welcome credit" in page
+    assert 'data-testid="top-up"' not in page
+    assert "Refund" not in page

@@ -152,3 +152,32 @@ def test_the_invoice_page_pdf_and_receipt(server, monthly, code):
     assert "Visa ending in 4242" in receipt and "-2.00 USD" in receipt
     assert "Net" in receipt and "10.00 USD" in receipt
     assert http("GET", server.url + "/receipt/ch_nope", key=None)[0] == 404
+
+
+def test_invoice_payments_are_found_by_their_payment_intent(server, monthly):
+    customer = api(
+        server,
+        "POST",
+        "/v1/customers",
+        "email=p@example.com&payment_method=pm_card_visa",
+    )
+    invoices = []
+    for _ in range(2):
+        sub = api(
+            server,
+            "POST",
+            "/v1/subscriptions",
+            f"customer={customer['id']}&items[0][price]={monthly['id']}",
+        )
+        invoices.append(sub["latest_invoice"])
+    first = api(server, "GET", f"/v1/invoice_payments?invoice={invoices[0]}")
+    intent = first["data"][0]["payment"]["payment_intent"]
+
+    found = api(
+        server,
+        "GET",
+        "/v1/invoice_payments?payment[type]=payment_intent"
+        f"&payment[payment_intent]={intent}",
+    )
+
+    assert [p["invoice"] for p in found["data"]] == [invoices[0]]

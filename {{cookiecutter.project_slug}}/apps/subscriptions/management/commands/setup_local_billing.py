@@ -14,7 +14,7 @@ from apps.subscriptions.catalogue import (
 )
 from apps.subscriptions.coupons import refresh_coupons
 from apps.subscriptions.demo_catalogue import DEMO_TIERS, create_demo_catalogue
-from apps.subscriptions.metadata import get_active_products
+from apps.subscriptions.metadata import get_active_products, get_one_off_products
 from apps.subscriptions.portal import (
     PortalConfigurationError,
     PortalSetup,
@@ -132,7 +132,8 @@ class Command(BaseCommand):
             f"{len(products)} products, {len(prices)} prices, {codes} promotion codes"
         )
         # Prices left from an emulator that lost its state are no longer on sale.
-        retired = retire_missing_prices(on_sale, [price.id for price in prices])
+        sold = on_sale + [product.stripe_id for product in get_one_off_products()]
+        retired = retire_missing_prices(sold, [price.id for price in prices])
         if retired:
             summary += f"; {retired} older local prices retired"
         return summary + "."

@@ -162,7 +162,8 @@ def retrieve_invoice_payment(store: Store, params: JSON, id: str) -> JSON:
 
 
 def list_invoice_payments(store: Store, params: JSON) -> JSON:
-    """`GET /v1/invoice_payments?invoice=...` (or all of them)."""
+    """`GET /v1/invoice_payments?invoice=...`, or `payment[payment_intent]=...` (the
+    invoice a payment intent paid), or all of them."""
     check_params(params, LIST_PARAMS | {"invoice", "payment", "status"})
     if params.get("invoice"):
         links = store.where("invoice_payment", "invoice", params["invoice"])
@@ -170,4 +171,12 @@ def list_invoice_payments(store: Store, params: JSON) -> JSON:
         links = store.of_type("invoice_payment")
     if params.get("status"):
         links = [link for link in links if link["status"] == params["status"]]
+    # `payment[type]` and `payment[payment_intent]`: the invoice a payment paid.
+    wanted = params.get("payment") or {}
+    if wanted.get("payment_intent"):
+        links = [
+            link
+            for link in links
+            if link["payment"].get("payment_intent") == wanted["payment_intent"]
+        ]
     return list_response(store, "/v1/invoice_payments", links, params)
