@@ -197,6 +197,16 @@ def test_the_readme_commands_work_on_a_fresh_project(option_set, tmp_path):
 
     make(site, "install")
     make(site, "migrate")
+    # The real migrations, dj-stripe's included, all applied to a fresh database.
+    shown = subprocess.run(
+        [str(site / ".venv" / "bin" / "python"), "manage.py", "showmigrations"],
+        cwd=site,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "[X]" in shown and "[ ]" not in shown, shown
     make(site, "lint")
     tested = make(site, "test")
     shutil.rmtree(ARTIFACTS / "e2e" / option_set, ignore_errors=True)
