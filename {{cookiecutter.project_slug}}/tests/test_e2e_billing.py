@@ -237,6 +237,16 @@ def _attach_test_clock(site, email) -> str:
     return site.manage("shell", "-c", code).strip().splitlines()[-1]
 
 
+def _advance_past_period_end(site, clock_id, subscription):
+    """Move the test clock an hour past the end of the subscription's period."""
+    period_end = subscription["items"]["data"][0]["current_period_end"]
+    site.stripe(
+        "POST",
+        f"/v1/test_helpers/test_clocks/{clock_id}/advance",
+        frozen_time=period_end + 3600,
+    )
+
+
 def _upgrade(page, plan):
     page.click("label[for=interval-year]")
     page.locator(f"article[data-plan={plan}] .plan-interval-year button").click()
@@ -365,12 +375,7 @@ def test_subscribe_change_plan_and_cancel_in_a_browser(site, page):
 
     # Move the test clock past the period end: the subscription ends.
     [subscription] = site.stripe("GET", "/v1/subscriptions?status=all")["data"]
-    period_end = subscription["items"]["data"][0]["current_period_end"]
-    site.stripe(
-        "POST",
-        f"/v1/test_helpers/test_clocks/{clock_id}/advance",
-        frozen_time=period_end + 3600,
-    )
+    _advance_past_period_end(site, clock_id, subscription)
     assert _wait_until(lambda: _pro_page_status(page, base), "redirected")
     page.goto(f"{base}subscription/demo/subscribers/")
     assert page.url.rstrip("/").endswith("/subscription")
@@ -424,12 +429,7 @@ def test_a_failed_renewal_shows_a_banner_until_the_card_is_updated(site, page):
     # The renewal at the period end is declined: the subscription is past due.
     [subscription] = site.stripe("GET", "/v1/subscriptions?status=all")["data"]
     _make_later_charges_fail(site, subscription)
-    period_end = subscription["items"]["data"][0]["current_period_end"]
-    site.stripe(
-        "POST",
-        f"/v1/test_helpers/test_clocks/{clock_id}/advance",
-        frozen_time=period_end + 3600,
-    )
+    _advance_past_period_end(site, clock_id, subscription)
     assert _wait_until(lambda: _banner(page, f"{base}subscription/"), "past_due")
     steps.shot("banner-on-the-subscription-page")
     assert page.locator("[data-testid=payment-overdue]").is_visible()
