@@ -273,8 +273,9 @@ def _style(locator, prop) -> str:
 def _assert_plan_cards_look_right(page):
     """The buttons of a row of plans sit level; the "Recommended" badge is styled."""
     buttons = page.locator(".plan-action.plan-interval-year button")
-    tops = {round(buttons.nth(i).bounding_box()["y"]) for i in range(buttons.count())}
-    assert buttons.count() > 1 and len(tops) == 1, tops
+    tops = [buttons.nth(i).bounding_box()["y"] for i in range(buttons.count())]
+    # Level to the pixel: sub-pixel layout may round neighbours apart by one.
+    assert len(tops) > 1 and max(tops) - min(tops) <= 1.5, tops
     badge = page.locator(".badge-recommended").first
     assert _style(badge, "backgroundColor") not in ("rgba(0, 0, 0, 0)", "transparent")
     assert _style(badge, "borderTopLeftRadius") != "0px"

@@ -132,9 +132,9 @@ def test_the_app_imports_no_other_app_of_the_site():
 
 def test_plain_imports_count_too(tmp_path):
     module = tmp_path / "example.py"
-    module.write_text("import apps.subscriptions.views\nimport apps.teams.models\n")
+    module.write_text("import apps.subscriptions.views\nimport apps.web.models\n")
     assert imported_modules(module) == {"views"}
     assert site_apps_imported(module) == {
         "apps.subscriptions.views",
-        "apps.teams.models",
+        "apps.web.models",
     }

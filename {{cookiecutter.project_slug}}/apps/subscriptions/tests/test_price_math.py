@@ -140,11 +140,11 @@ def test_a_coupon_for_other_products_takes_nothing_off():
 @pytest.fixture
 def plan(monkeypatch):
     """One plan, on sale monthly, quarterly and every six months."""
-    product = make_product(name="Team", unit_label="seat")
+    product = make_product(name="Studio", unit_label="seat")
     monkeypatch.setattr(
         metadata,
         "ACTIVE_PRODUCTS",
-        [metadata.ProductMetadata(stripe_id=product.id, slug="team", name="Team")],
+        [metadata.ProductMetadata(stripe_id=product.id, slug="studio", name="Studio")],
     )
     monkeypatch.setattr(
         metadata,
@@ -211,7 +211,7 @@ def test_price_displays_still_replace_the_computed_amount(
 ):
     make_price(plan, "month", 5000, transform_quantity=PACKAGE_UP)
     shown = metadata.ProductMetadata(
-        stripe_id=plan.id, slug="team", name="Team", price_displays={"month": "Ask us"}
+        stripe_id=plan.id, slug="studio", name="Studio", price_displays={"month": "Ask us"}
     )
     monkeypatch.setattr(metadata, "ACTIVE_PRODUCTS", [shown])
     page = words(billing_client.get(urls("subscription")))
