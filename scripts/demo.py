@@ -177,14 +177,8 @@ def start_emulator(site):
 def prepare_billing(site):
     """What the site's own `make dev` does first: the demo catalogue, the webhook
     endpoint and the portal configuration, each only when missing."""
-    # The checks would warn about the very things this command sets up.
-    manage(
-        site,
-        "setup_local_billing",
-        "--base-url",
-        f"http://{HOST}:{PORT}",
-        "--skip-checks",
-    )
+    # It runs no system checks of its own: they would warn about what it sets up.
+    manage(site, "setup_local_billing", "--base-url", f"http://{HOST}:{PORT}")
 
 
 def serve(site, processes):
