@@ -211,7 +211,10 @@ def test_price_displays_still_replace_the_computed_amount(
 ):
     make_price(plan, "month", 5000, transform_quantity=PACKAGE_UP)
     shown = metadata.ProductMetadata(
-        stripe_id=plan.id, slug="studio", name="Studio", price_displays={"month": "Ask us"}
+        stripe_id=plan.id,
+        slug="studio",
+        name="Studio",
+        price_displays={"month": "Ask us"},
     )
     monkeypatch.setattr(metadata, "ACTIVE_PRODUCTS", [shown])
     page = words(billing_client.get(urls("subscription")))
