@@ -215,15 +215,16 @@ def main():
     site = bake()
     migrate(site)
     emulator = start_emulator(site)
-    prepare_billing(site)
-    email, password = create_demo_user(site)
-    print(
-        f"\nDemo site: http://{HOST}:{PORT}/\n"
-        f"Log in as {email} with password {password}\n"
-        f"Site folder: {shown(site)}  (Ctrl-C stops the demo)\n",
-        flush=True,
-    )
+    # From here on the emulator runs: a step that fails must not leave it behind.
     try:
+        prepare_billing(site)
+        email, password = create_demo_user(site)
+        print(
+            f"\nDemo site: http://{HOST}:{PORT}/\n"
+            f"Log in as {email} with password {password}\n"
+            f"Site folder: {shown(site)}  (Ctrl-C stops the demo)\n",
+            flush=True,
+        )
         serve(site, PROCESSES)
     finally:
         os.killpg(emulator.pid, signal.SIGTERM)
