@@ -248,9 +248,6 @@ def fulfil_purchase(session_id, subscriber=None) -> PurchaseResult:
     payment-mode session or, with `subscriber`, belongs to someone else. A session
     not paid (declined, abandoned, expired) fulfils nothing.
     """
-    existing = Purchase.objects.filter(checkout_session_id=session_id).first()
-    if existing is not None and subscriber is None:
-        return PurchaseResult(PurchaseOutcome.ALREADY_FULFILLED, None, existing)
     session = _retrieve_session(session_id)
     owner = subscriber_from_session(session)
     if (
@@ -259,6 +256,11 @@ def fulfil_purchase(session_id, subscriber=None) -> PurchaseResult:
         or (subscriber is not None and owner.pk != subscriber.pk)
     ):
         raise CheckoutSessionNotFound(session_id)
+    # Read under the same lock as the write below (see `_process_lock`), and before
+    # a top-up's credit: Stripe forgets idempotency keys after a day, a webhook
+    # redelivered later must find the purchase made.
+    with _process_lock(owner):
+        existing = Purchase.objects.filter(checkout_session_id=session_id).first()
     if existing is not None:
         return PurchaseResult(PurchaseOutcome.ALREADY_FULFILLED, owner, existing)
     if not session_is_paid(session):
