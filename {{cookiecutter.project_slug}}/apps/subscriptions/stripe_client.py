@@ -83,7 +83,10 @@ def describe_stripe_error(error: stripe.StripeError) -> str:
     if isinstance(error, stripe.APIConnectionError):
         # stripe-python's own text spans several lines of support advice.
         return f"Could not reach Stripe at {stripe.api_base}."
-    return f"Stripe error: {_one_line(error.user_message or str(error))}"
+    message = _one_line(error.user_message or str(error))
+    if isinstance(error, stripe.AuthenticationError):
+        return f"Stripe refused {_key_setting()}: {message}"
+    return f"Stripe error: {message}"
 
 
 def _one_line(text: str) -> str:

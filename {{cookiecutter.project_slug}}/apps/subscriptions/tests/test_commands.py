@@ -18,10 +18,16 @@ from apps.subscriptions.stripe_client import stripe_options
 pytestmark = pytest.mark.django_db
 
 LIVE_KEY = "sk_live_" + "k" * 24
+# Every command that calls Stripe, each checked below for a missing, malformed or
+# refused key and an unreachable Stripe.
+DEMO_PRODUCTS = ["bootstrap_subscriptions", "--create-demo-products"]
 COMMANDS = [
     ["bootstrap_subscriptions"],
-    ["bootstrap_subscriptions", "--create-demo-products"],
+    DEMO_PRODUCTS,
     ["register_webhook_endpoint"],
+    ["reconcile_subscriptions"],
+    ["check_pending_webhooks"],
+    ["refresh_coupons"],
 ]
 
 
@@ -181,7 +187,7 @@ def test_malformed_key_exits_saying_so(args, key, settings, stripe_emulator):
     assert stripe_emulator.count() == 0
 
 
-@pytest.mark.parametrize("args", [COMMANDS[0], COMMANDS[2]])
+@pytest.mark.parametrize("args", [args for args in COMMANDS if args != DEMO_PRODUCTS])
 def test_key_rejected_by_stripe_exits_saying_so(args, settings, stripe_emulator):
     settings.STRIPE_LIVE_MODE = True
     settings.STRIPE_LIVE_SECRET_KEY = LIVE_KEY
@@ -197,7 +203,7 @@ def test_demo_products_refuse_live_keys_before_any_request(
     settings.STRIPE_LIVE_MODE = live_mode
     settings.STRIPE_LIVE_SECRET_KEY = LIVE_KEY
     settings.STRIPE_TEST_SECRET_KEY = LIVE_KEY
-    message = _fails(COMMANDS[1])
+    message = _fails(DEMO_PRODUCTS)
     assert message == "Refusing to create demo products with live Stripe keys."
     assert stripe_emulator.count() == 0
 

@@ -5,7 +5,11 @@ import stripe
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.subscriptions.coupons import refresh_coupons
-from apps.subscriptions.stripe_client import describe_stripe_error
+from apps.subscriptions.stripe_client import (
+    StripeSetupError,
+    configured_secret_key,
+    describe_stripe_error,
+)
 
 
 class Command(BaseCommand):
@@ -30,7 +34,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{kind}: {counts.listed} listed")
 
         try:
+            configured_secret_key()
             result = refresh_coupons(dry_run=dry_run, progress=progress)
+        except StripeSetupError as error:
+            raise CommandError(str(error)) from error
         except stripe.StripeError as error:
             raise CommandError(describe_stripe_error(error)) from error
         verbs = (
