@@ -1,6 +1,7 @@
 """Writes to teams and memberships; views call these, never the models directly."""
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import slugify
 
 from .models import Membership, Team
@@ -32,18 +33,30 @@ def add_member(*, team: Team, user, role: str = Membership.Role.MEMBER) -> Membe
     return Membership.objects.create(team=team, user=user, role=role)
 
 
-def _is_last_admin(membership: Membership) -> bool:
-    if not membership.is_admin:
-        return False
-    admins = Membership.objects.filter(team=membership.team, role=Membership.Role.ADMIN)
-    return not admins.exclude(pk=membership.pk).exists()
+def _refuse_losing_the_last_admin(membership: Membership, *, stays_admin: bool) -> None:
+    """Raise LastAdminError if the change would leave the team without an admin.
+
+    Locks the team's admin rows and the member's own row (in primary key order, so
+    that two such changes queue rather than deadlock) and judges on what they hold
+    now: two admins demoting each other at once cannot both see the other one left.
+    Call inside the transaction that makes the change.
+    """
+    locked = list(
+        Membership.objects.select_for_update()
+        .filter(team_id=membership.team_id)
+        .filter(Q(role=Membership.Role.ADMIN) | Q(pk=membership.pk))
+        .order_by("pk")
+        .values_list("pk", "role")
+    )
+    admins = {pk for pk, role in locked if role == Membership.Role.ADMIN}
+    if membership.pk in admins and not stays_admin and len(admins) == 1:
+        raise LastAdminError("A team needs at least one admin.")
 
 
 @transaction.atomic
 def change_role(*, membership: Membership, role: str) -> Membership:
     """Change a member's role; the last admin cannot be demoted."""
-    if role != Membership.Role.ADMIN and _is_last_admin(membership):
-        raise LastAdminError("A team needs at least one admin.")
+    _refuse_losing_the_last_admin(membership, stays_admin=role == Membership.Role.ADMIN)
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -52,6 +65,5 @@ def change_role(*, membership: Membership, role: str) -> Membership:
 @transaction.atomic
 def remove_member(*, membership: Membership) -> None:
     """Take a member out of the team; the last admin cannot be removed."""
-    if _is_last_admin(membership):
-        raise LastAdminError("A team needs at least one admin.")
+    _refuse_losing_the_last_admin(membership, stays_admin=False)
     membership.delete()
