@@ -304,6 +304,12 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "web:home"
 ACCOUNT_ALLOW_REGISTRATION = env.bool("ACCOUNT_ALLOW_REGISTRATION", default=True)
 ACCOUNT_ADAPTER = "apps.users.adapters.AccountAdapter"
+# https://docs.allauth.org/en/latest/account/rate_limits.html
+# Rate limits count per client address. Behind N proxies of your own (a load balancer,
+# a TLS terminator) every request comes from the last proxy: set N so that the client's
+# address is read from X-Forwarded-For instead. 0 ignores that header, which anyone
+# can write.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 # https://docs.allauth.org/en/latest/mfa/configuration.html
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
