@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -120,6 +121,32 @@ def trial_params(price, *, had_subscription: bool) -> dict:
     }
 
 
+def expire_open_sessions(customer: Customer) -> int:
+    """Expire the customer's open subscription Checkout sessions; how many.
+
+    Before a new session is opened, so that two tabs cannot both be paid: one
+    subscription per subscriber. A session paid meanwhile cannot be expired; its
+    subscription is found, or settled as a duplicate when it is linked.
+    """
+    listing = stripe.checkout.Session.list(
+        customer=customer.id, status="open", limit=100, **stripe_options()
+    )
+    expired = 0
+    for session in listing.auto_paging_iter():
+        if session.get("mode") != "subscription":
+            continue
+        try:
+            stripe.checkout.Session.expire(
+                session.id,
+                **stripe_options(idempotency_key=f"expire-{session.id}"),
+            )
+        except stripe.InvalidRequestError:
+            logger.info("Checkout session %s was no longer open", session.id)
+            continue
+        expired += 1
+    return expired
+
+
 def _to_current_subscription(subscriber, return_url: str) -> CheckoutRedirect:
     """The portal, to change the subscription the subscriber has, unless it is
     paused: Stripe's portal cannot resume that one, the subscription page can."""
@@ -151,6 +178,8 @@ def start_checkout(
     if subscriber.has_current_subscription():
         return _to_current_subscription(subscriber, return_url)
     customer = get_or_create_customer(subscriber, email)
+    # First, so that a session paid in another tab until now shows in the list.
+    expire_open_sessions(customer)
     subscriptions = _customer_subscriptions(customer)
     live = next((s for s in subscriptions if is_current_status(s.get("status"))), None)
     if live is not None:
@@ -180,7 +209,9 @@ def start_checkout(
         # A field on Checkout's page for a promotion code (a coupon's code).
         allow_promotion_codes=settings.SUBSCRIPTIONS_ALLOW_PROMOTION_CODES,
         **trial,
-        **stripe_options(),
+        # A key of this attempt: a retried request opens one session, and a new
+        # click a new one (the last one was just expired).
+        **stripe_options(idempotency_key=f"checkout-{uuid.uuid4().hex}"),
     )
     return CheckoutRedirect(session.url)
 
@@ -202,11 +233,37 @@ def session_is_paid(session) -> bool:
     )
 
 
-def complete_checkout_session(session_id, subscriber=None) -> CheckoutResult:
-    """Provision the subscription of a completed Checkout session (the return page).
+def customer_belongs_to(subscriber, session) -> bool:
+    """Whether the customer of a Checkout session (re-read from Stripe) is the
+    subscriber's: its own, or one that this Checkout made and no one else has.
 
-    Raises `CheckoutSessionNotFound` when the session does not exist or, with
-    `subscriber`, belongs to someone else.
+    The subscriber a session names (client_reference_id, metadata) is only what the
+    session was opened with; the customer is who pays and whose subscription it is.
+    """
+    customer_id = stripe_id(session.get("customer"))
+    if not customer_id:
+        return False
+    local = Customer.objects.filter(id=customer_id).first()
+    if local is not None:
+        return local.subscriber_id == subscriber.pk or (
+            local.subscriber_id is None and subscriber.customer_id == local.pk
+        )
+    customer = stripe.Customer.retrieve(customer_id, **stripe_options())
+    named = (customer.get("metadata") or {}).get("subscriber")
+    if named:
+        return named == subscriber_reference(subscriber)
+    # A customer that Checkout creates comes after its session, never before.
+    return (customer.get("created") or 0) >= (session.get("created") or 0)
+
+
+def complete_checkout_session(session_id, subscriber=None) -> CheckoutResult:
+    """Provision the subscription of a completed Checkout session: Checkout's return
+    page and the `checkout.session.completed` webhook.
+
+    The session is re-read from Stripe, whatever the caller was told. Raises
+    `CheckoutSessionNotFound` when it does not exist, names no subscriber of this
+    site or, with `subscriber`, another one, or when its customer is not the
+    subscriber's (`customer_belongs_to`).
     """
     if not isinstance(session_id, str) or not session_id.startswith("cs_"):
         raise CheckoutSessionNotFound(session_id)
@@ -216,6 +273,14 @@ def complete_checkout_session(session_id, subscriber=None) -> CheckoutResult:
         raise CheckoutSessionNotFound(session_id) from error
     owner = subscriber_from_session(session)
     if owner is None or (subscriber is not None and owner.pk != subscriber.pk):
+        raise CheckoutSessionNotFound(session_id)
+    if not customer_belongs_to(owner, session):
+        logger.error(
+            "Checkout session %s names %s but its customer %s is another's",
+            session_id,
+            subscriber_reference(owner),
+            session.get("customer"),
+        )
         raise CheckoutSessionNotFound(session_id)
     if not session_is_paid(session):
         return CheckoutResult(CheckoutOutcome.NOT_PAID, owner)

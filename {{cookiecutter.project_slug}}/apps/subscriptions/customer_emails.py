@@ -38,6 +38,7 @@ PAYMENT_RECOVERED = "payment_recovered"
 CANCELLATION_SCHEDULED = "cancellation_scheduled"
 SUBSCRIPTION_ENDED = "subscription_ended"
 PAYMENT_REFUNDED = "payment_refunded"
+DUPLICATE_CANCELED = "duplicate_canceled"
 
 EMAIL_KINDS = (
     SUBSCRIPTION_STARTED,
@@ -47,6 +48,7 @@ EMAIL_KINDS = (
     CANCELLATION_SCHEDULED,
     SUBSCRIPTION_ENDED,
     PAYMENT_REFUNDED,
+    DUPLICATE_CANCELED,
 )
 
 
@@ -141,6 +143,14 @@ def email_context(kind: str, subscriber, data: dict) -> dict:
             description=data.get("description", ""),
             in_full=data.get("amount") == data.get("paid"),
             note=data.get("note", ""),
+        )
+    if kind == DUPLICATE_CANCELED:
+        context.update(
+            refunded=(
+                format_amount(data["amount"], data.get("currency", ""))
+                if data.get("amount")
+                else ""
+            ),
         )
     return context
 

@@ -31,6 +31,7 @@ from .stripe_client import api_key, stripe_options
 from .stripe_data import (
     billed_item,
     is_active_status,
+    is_current_status,
     is_ended_status,
     scheduled_end,
     stripe_id,
@@ -137,6 +138,9 @@ class Change:
     sent: list[str] = field(default_factory=list)
     linked: bool = False
     unlinked: bool = False
+    # The subscription the subscriber already has, when this one is a second one
+    # (not linked, nothing recorded; `duplicates.settle_duplicate` ends it).
+    duplicate_of: Subscription | None = None
 
     @property
     def changed(self) -> bool:
@@ -242,14 +246,6 @@ def _link(locked, subscription) -> bool:
     """Link the locked subscriber to `subscription`; False if it already was."""
     if locked.subscription_id == subscription.pk:
         return False
-    current = locked.subscription
-    if current is not None and is_active_status(current.status):
-        logger.warning(
-            "%s had active subscription %s; now linked to %s",
-            locked,
-            current.id,
-            subscription.id,
-        )
     customer = subscription.customer
     if customer.subscriber_id != locked.pk:
         customer.subscriber = locked
@@ -288,6 +284,16 @@ def _apply_locked(subscriber, subscription, data, event, expected_version) -> Ch
         return Change(subscription, locked, _recorded(state), _recorded(state) or after)
     before = _recorded(state)
     change = Change(subscription, locked, before, after)
+    current = locked.subscription
+    if (
+        is_active_status(after.status)
+        and current is not None
+        and current.pk != subscription.pk
+        and is_current_status(current.status)
+    ):
+        # One subscription per subscriber: the one linked stays.
+        change.duplicate_of = current
+        return change
     if is_active_status(after.status):
         change.linked = _link(locked, subscription)
     elif after.status == "paused" and locked.subscription_id is None:

@@ -3,8 +3,10 @@ lifecycle signals, and dj-stripe's own webhook signals are passed on as the site
 
 dj-stripe verifies each delivery, stores the Event once (a repeated delivery is not
 processed again) and syncs the event's object before these run, in the same
-transaction. What grants access is not taken from the event's body: the
-subscription is re-read from Stripe and applied (`transitions.apply_subscription`).
+transaction. What grants access is not taken from the event's body: the Checkout
+session and the subscription are re-read from Stripe and applied
+(`transitions.apply_subscription`); a second live subscription of a subscriber is
+canceled and refunded (`duplicates.settle_duplicate_later`).
 An event about an object the site does not know is logged and left alone.
 """
 
@@ -17,9 +19,9 @@ from djstripe import signals as djstripe_signals
 from djstripe.event_handlers import djstripe_receiver
 
 from . import signals
-from .checkout import session_is_paid, subscriber_from_session
+from .checkout import CheckoutSessionNotFound, complete_checkout_session
+from .duplicates import settle_duplicate_later
 from .invoice_events import INVOICE_EVENT_TYPES, signal_invoice_event
-from .linking import link_subscription
 from .stripe_data import stripe_id
 from .transitions import apply_subscription, retrieve_subscription
 
@@ -45,17 +47,20 @@ DISCOUNT_EVENT_TYPES = (
 
 @djstripe_receiver("checkout.session.completed")
 def provision_completed_checkout(sender, event, **kwargs):
-    """Link the subscription of a paid Checkout session, if the return page has not."""
+    """Link the subscription of a paid Checkout session, if the return page has not.
+
+    Only the session's id is taken from the event: the session is re-read from
+    Stripe and checked as the return page checks it, whatever the body says.
+    """
     session = event.data.get("object", {})
     if session.get("mode") != "subscription":
         return
-    subscriber = subscriber_from_session(session)
-    if subscriber is None:
-        logger.warning("Checkout session %s names no subscriber", session.get("id"))
-        return
-    if session_is_paid(session):
-        # By id: the subscription is re-read from Stripe before it is linked.
-        link_subscription(subscriber, stripe_id(session["subscription"]))
+    try:
+        complete_checkout_session(session.get("id"))
+    except CheckoutSessionNotFound:
+        logger.warning(
+            "Checkout session %s is not one this site can provision", session.get("id")
+        )
 
 
 @djstripe_receiver(list(SUBSCRIPTION_EVENT_TYPES))
@@ -74,7 +79,9 @@ def follow_subscription(sender, event, subscription_id=None, **kwargs):
             "%s: subscription %s is not in Stripe", event.id, subscription_id
         )
         return
-    apply_subscription(data, event=event)
+    change = apply_subscription(data, event=event)
+    if change.duplicate_of is not None:
+        settle_duplicate_later(change)
 
 
 @djstripe_receiver(list(DISCOUNT_EVENT_TYPES))

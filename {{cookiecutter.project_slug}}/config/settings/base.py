@@ -412,6 +412,7 @@ SUBSCRIPTIONS_CUSTOMER_EMAILS = env.list(
         "cancellation_scheduled",
         "subscription_ended",
         "payment_refunded",
+        "duplicate_canceled",
     ],
 )
 # Seconds between two seat syncs (per-seat billing; local settings use 60).
