@@ -8,7 +8,7 @@ from enum import StrEnum
 
 import stripe
 from django.conf import settings
-from djstripe.models import Customer
+from djstripe.models import Customer, Price, Product
 from djstripe.settings import djstripe_settings
 
 from .linking import link_subscription
@@ -147,6 +147,21 @@ def expire_open_sessions(customer: Customer) -> int:
     return expired
 
 
+def on_sale_in_stripe(price) -> bool:
+    """Whether Stripe still sells the price: it and its product are active.
+
+    Re-read, since the local rows wait for webhooks; a price or product archived
+    in Stripe is synced here, so the pages stop listing it too.
+    """
+    data = stripe.Price.retrieve(price.id, expand=["product"], **stripe_options())
+    product = data.get("product")
+    if data.get("active") and product.get("active"):
+        return True
+    Product.sync_from_stripe_data(product, api_key=api_key())
+    Price.sync_from_stripe_data(data, api_key=api_key())
+    return False
+
+
 def _to_current_subscription(subscriber, return_url: str) -> CheckoutRedirect:
     """The portal, to change the subscription the subscriber has, unless it is
     paused: Stripe's portal cannot resume that one, the subscription page can."""
@@ -177,6 +192,8 @@ def start_checkout(
         raise InvalidPrice(price_id)
     if subscriber.has_current_subscription():
         return _to_current_subscription(subscriber, return_url)
+    if not on_sale_in_stripe(price):
+        raise InvalidPrice(price_id)
     customer = get_or_create_customer(subscriber, email)
     # First, so that a session paid in another tab until now shows in the list.
     expire_open_sessions(customer)

@@ -61,9 +61,14 @@ def subscription_plan(subscription) -> ProductMetadata | None:
 
 
 def active_plan_prices():
-    """Active prices of the products in ACTIVE_PRODUCTS, with their product, one query."""
+    """Active prices of the products in ACTIVE_PRODUCTS, with their product, one query.
+
+    A product archived in Stripe sells none of its prices, active or not.
+    """
     return (
-        Price.objects.filter(active=True, product__id__in=active_product_ids())
+        Price.objects.filter(
+            active=True, product__active=True, product__id__in=active_product_ids()
+        )
         .select_related("product")
         .order_by("-created", "-djstripe_id")
     )

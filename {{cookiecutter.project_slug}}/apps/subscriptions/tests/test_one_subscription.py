@@ -1,6 +1,6 @@
 """One subscription per subscriber: open Checkout sessions expired before a new one,
 a second subscription that still gets paid canceled and refunded at once, sessions
-re-read and checked before anything is linked."""
+re-read and checked before anything is linked, and nothing archived sold."""
 
 from urllib.parse import urlsplit
 
@@ -204,3 +204,36 @@ def test_a_session_of_one_customer_naming_another_subscriber_links_nothing(
     other_subscriber.refresh_from_db()
     assert other_subscriber.subscription is None
     assert other_subscriber.customer is None
+
+
+def archive(stripe_catalogue, plan, what):
+    price = stripe_catalogue[plan]
+    if what == "product":
+        stripe.Product.modify(price.product_id, active=False, **stripe_options())
+    else:
+        stripe.Price.modify(price.id, active=False, **stripe_options())
+    return price
+
+
+@pytest.mark.parametrize("what", ["product", "price"])
+def test_an_archived_plan_is_not_sold_and_no_longer_listed(
+    what, billing_client, urls, stripe_catalogue, stripe_emulator
+):
+    # Archived in Stripe; its webhook has not arrived.
+    price = archive(stripe_catalogue, "pro", what)
+    assert price.id in billing_client.get(urls("subscription")).content.decode()
+    response = billing_client.post(urls("checkout"), {"price_id": price.id})
+    assert response.status_code == 400
+    assert "not for sale" in response.content.decode()
+    assert stripe_emulator.all("checkout.session") == []
+    assert price.id not in billing_client.get(urls("subscription")).content.decode()
+
+
+def test_a_product_archived_by_webhook_is_not_listed(
+    billing_client, urls, stripe_catalogue, webhook_endpoint, capture_and_deliver
+):
+    price = archive(stripe_catalogue, "pro", "product")
+    capture_and_deliver()
+    assert price.id not in billing_client.get(urls("subscription")).content.decode()
+    response = billing_client.post(urls("checkout"), {"price_id": price.id})
+    assert response.status_code == 400
