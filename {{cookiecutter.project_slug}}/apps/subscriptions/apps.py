@@ -10,8 +10,11 @@ class SubscriptionsConfig(AppConfig):
         # Registers the system checks, the dj-stripe webhook handlers and the app's
         # own receivers.
         from . import checks, payment_webhooks, receivers, webhooks  # noqa: F401
+        from .stripe_client import configure_stripe_client
         from .subscribers import get_subscriber_model
 
+        # Short timeouts and few retries for every Stripe call, dj-stripe's included.
+        configure_stripe_client()
         pre_delete.connect(
             receivers.cancel_subscriptions_before_delete,
             sender=get_subscriber_model(),

@@ -1,12 +1,65 @@
-"""The Stripe client: the options every call carries, and checks of the secret key."""
+"""The Stripe client: its timeouts and retries, the options every call carries, and
+checks of the secret key."""
 
 import time
 
 import stripe
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from djstripe.settings import djstripe_settings
 
 # Secret (sk_) and restricted (rk_) keys, in test or live mode.
 SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+
+
+# Seconds to open a connection to Stripe: milliseconds when it is reachable, so
+# waiting longer only keeps a visitor (and a server thread) waiting.
+CONNECT_TIMEOUT_SECONDS = 2.0
+
+
+def configure_stripe_client() -> None:
+    """Give stripe-python a short timeout and few retries, for every call.
+
+    Set on the module (not on a StripeClient) because dj-stripe calls
+    `stripe.<Resource>.retrieve(api_key=...)` and so uses the global client.
+    stripe-python sends an Idempotency-Key with every POST and keeps it across its
+    retries, so a retried write is never done twice.
+    """
+    timeout = settings.STRIPE_HTTP_TIMEOUT_SECONDS
+    retries = settings.STRIPE_MAX_NETWORK_RETRIES
+    if timeout <= 0 or retries < 0:
+        raise ImproperlyConfigured(
+            "STRIPE_HTTP_TIMEOUT_SECONDS must be above 0 and "
+            "STRIPE_MAX_NETWORK_RETRIES 0 or more."
+        )
+    stripe.default_http_client = stripe.RequestsClient(
+        timeout=(min(CONNECT_TIMEOUT_SECONDS, timeout), timeout)
+    )
+    stripe.max_network_retries = retries
+
+
+def worst_case_seconds(timeout: float, retries: int) -> float:
+    """The longest one Stripe call can keep a request waiting before it fails.
+
+    Each try waits at most the connect timeout, then `timeout` for each read of the
+    answer; stripe-python sleeps between tries, doubling from
+    INITIAL_DELAY up to MAX_DELAY. (An answer trickling in a byte at a time could
+    take longer; Stripe does not answer that way.)
+    """
+    connect = min(CONNECT_TIMEOUT_SECONDS, timeout)
+    delays = (
+        min(stripe.HTTPClient.INITIAL_DELAY * 2**attempt, stripe.HTTPClient.MAX_DELAY)
+        for attempt in range(retries)
+    )
+    return (retries + 1) * (connect + timeout) + sum(delays)
+
+
+def is_stripe_outage(error: Exception) -> bool:
+    """Whether `error` says Stripe is out of reach, overloaded or failing (not that it
+    refused what was asked): worth a "try again shortly", not a fix."""
+    if isinstance(error, (stripe.APIConnectionError, stripe.RateLimitError)):
+        return True
+    return isinstance(error, stripe.APIError) and (error.http_status or 500) >= 500
 
 
 class StripeSetupError(Exception):

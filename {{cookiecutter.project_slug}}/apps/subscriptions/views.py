@@ -1,6 +1,7 @@
 """Billing pages: thin views over checkout.py, portal.py, linking.py and selectors.py."""
 
 import logging
+import sys
 from decimal import Decimal, InvalidOperation
 
 import stripe
@@ -29,6 +30,7 @@ from .selectors import (
     get_subscription_summary,
     trial_available,
 )
+from .stripe_client import is_stripe_outage
 from .subscribers import billing_adapter, billing_urls, subscriber_reverse
 from .wallet import get_wallet
 
@@ -81,7 +83,14 @@ def _plans_context(plans, summary) -> dict:
 
 
 def _stripe_unavailable(request, subscriber, doing: str):
-    """Log a failed Stripe call and send the customer back with a message."""
+    """Log a failed Stripe call and send the customer back with a message.
+
+    Called while handling the error. Stripe out of reach is let through, for
+    StripeOutageMiddleware's 503 page.
+    """
+    error = sys.exception()
+    if is_stripe_outage(error):
+        raise error
     logger.exception("Could not %s for %s", doing, subscriber)
     messages.error(request, STRIPE_UNAVAILABLE)
     return redirect(subscriber_reverse("subscription", subscriber))

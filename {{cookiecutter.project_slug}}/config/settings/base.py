@@ -150,6 +150,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # A Stripe outage that a view lets through becomes a 503 page, not a 500.
+    "apps.web.middleware.StripeOutageMiddleware",
 ]
 
 # STATIC
@@ -322,6 +324,12 @@ STRIPE_TEST_SECRET_KEY = env("STRIPE_TEST_SECRET_KEY", default="")
 STRIPE_LIVE_SECRET_KEY = env("STRIPE_LIVE_SECRET_KEY", default="")
 STRIPE_TEST_PUBLIC_KEY = env("STRIPE_TEST_PUBLIC_KEY", default="")
 STRIPE_LIVE_PUBLIC_KEY = env("STRIPE_LIVE_PUBLIC_KEY", default="")
+# Seconds stripe-python waits for Stripe (to connect, then for each read of the
+# answer) and times it tries a failed call again. With 5 and 1, a hung Stripe fails
+# a request within 15 s (apps.subscriptions.stripe_client.worst_case_seconds), well
+# inside gunicorn's timeout (gunicorn.conf.py).
+STRIPE_HTTP_TIMEOUT_SECONDS = env.float("STRIPE_HTTP_TIMEOUT_SECONDS", default=5.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=1)
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 {%- if cookiecutter.billing_subject == "team" %}
 DJSTRIPE_SUBSCRIBER_MODEL = "teams.Team"
