@@ -28,7 +28,7 @@ PROBES = {
         "EMAIL_BACKEND",
         None,
     ),
-    "ACCOUNT_EMAIL_VERIFICATION": ("mandatory", "ACCOUNT_EMAIL_VERIFICATION", None),
+    "ACCOUNT_EMAIL_VERIFICATION": ("optional", "ACCOUNT_EMAIL_VERIFICATION", None),
     "STRIPE_EMULATOR": ("1", "STRIPE_EMULATOR", True),
     "STRIPE_EMULATOR_PORT": (
         "12345",
@@ -151,7 +151,7 @@ def test_every_line_of_the_example_works_uncommented_as_written(tmp_path):
     assert settings["SITE_URL"] == "http://localhost:8000"
     assert settings["SUBSCRIPTIONS_SYNC_INTERVAL"] == 60
     assert settings["STRIPE_EMULATOR"] is True
-    assert settings["ACCOUNT_EMAIL_VERIFICATION"] == "mandatory"
+    assert settings["ACCOUNT_EMAIL_VERIFICATION"] == "optional"
     assert settings["STRIPE_API_HOST"] == "http://127.0.0.1:12111"
 
 

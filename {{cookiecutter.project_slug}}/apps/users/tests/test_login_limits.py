@@ -5,14 +5,12 @@ X-Forwarded-For; otherwise every client would share the proxy's address, and one
 client's failures would lock out all of them.
 """
 
-import runpy
-
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from apps.users.tests.base_settings import read_base_settings
 from apps.users.tests.factories import DEFAULT_PASSWORD
-from config.settings import base as base_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +23,7 @@ def proxies(settings, monkeypatch):
     """Set DJANGO_TRUSTED_PROXY_COUNT, read as the settings read it; allauth's limits."""
 
     def trust(count: int):
-        monkeypatch.setenv("DJANGO_TRUSTED_PROXY_COUNT", str(count))
-        read = runpy.run_path(base_settings.__file__)
+        read = read_base_settings(monkeypatch, DJANGO_TRUSTED_PROXY_COUNT=str(count))
         settings.ALLAUTH_TRUSTED_PROXY_COUNT = read["ALLAUTH_TRUSTED_PROXY_COUNT"]
 
     # The test settings switch rate limits off; these tests need allauth's defaults.
