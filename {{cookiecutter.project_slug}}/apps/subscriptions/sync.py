@@ -1,12 +1,27 @@
 """Seat sync: keeping the billed quantity on Stripe in step with `get_quantity()`.
 
-A subscriber is pending when its subscription counts as active and
-`billing_details_last_changed` is later than `last_synced_with_stripe` (or it was
-never synced). `sync_subscriptions` claims each pending subscriber with a
-conditional UPDATE that records the `billing_details_last_changed` value it read,
-then talks to Stripe inside that transaction: a failure rolls the claim back (still
-pending), and a change that lands meanwhile moves `billing_details_last_changed`
-past the recorded value (still pending for the next run).
+A run compares every subscriber whose subscription counts as active with the local
+dj-stripe rows: the quantity of the plan item against `get_quantity()`. Only those
+that differ reach Stripe, with one write each; so a quantity changed anywhere
+(seats here, the customer portal or the dashboard there) is put right, and a
+subscriber in step costs no Stripe call.
+
+No transaction is open and no row is locked while Stripe answers: a request that
+changes the seats (an invitation accepted, a member removed) never waits on a sync.
+Instead:
+
+- The write carries an idempotency key made of the subscription, its recorded state
+  version, the item, the quantity and `billing_details_last_changed`: a retry, or
+  a second sync making the same change at once, is applied by Stripe once.
+- Stripe's answer is the truth (the local rows may lag behind a lost webhook): it
+  is applied as a webhook's would be. The seats are then counted again, and a
+  change that landed while Stripe answered is written at once.
+- `last_synced_with_stripe` records the `billing_details_last_changed` value the
+  run compared, and only moves forward: a change made meanwhile stays pending.
+
+`mark_billing_details_changed` queues a sync of its subscriber once the change
+commits, so seats reach Stripe within moments; the scheduled run puts right
+whatever that missed.
 """
 
 import contextlib
@@ -18,22 +33,27 @@ from datetime import datetime
 
 import stripe
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from djstripe.models import Subscription
 
+from .lifecycle import idempotency_key
+from .models import SubscriptionState
 from .run_locks import run_lock
-from .stripe_client import api_key, stripe_options
+from .stripe_client import stripe_options
 from .stripe_data import find_plan_item, is_active_status
 from .subscribers import get_subscriber_model
+from .transitions import apply_subscription
 
 logger = logging.getLogger(__name__)
 
-# Pending subscribers are read this many at a time, so memory stays flat at any scale.
+# Subscribers are read this many at a time, so memory stays flat at any scale.
 CHUNK_SIZE = 500
 # Names the run-wide lock of seat syncs (see `run_locks.run_lock`).
 LOCK_NAME = "apps.subscriptions.sync_subscriptions"
+# Writes for one subscriber in one go: a write, then one more for each change that
+# lands while Stripe answers. Seats that keep changing are left for the next run.
+MAX_WRITES = 3
 
 
 class Outcome(enum.StrEnum):
@@ -74,25 +94,17 @@ class SeatSyncDisabled(Exception):
     """Per-seat billing is off, so quantities stay as checkout set them."""
 
 
-class _KeepPending(Exception):
-    """Roll the claim back: the subscriber stays pending for the next run."""
-
-    def __init__(self, outcome: Outcome, detail: str):
-        super().__init__(detail)
-        self.outcome = outcome
-        self.detail = detail
+class _Skip(Exception):
+    """Nothing to write for this subscriber now; the message says why."""
 
 
-def mark_billing_details_changed(subscriber) -> None:
-    """Record that `subscriber.get_quantity()` may have changed, for the next sync.
-
-    Call it wherever something your `get_quantity()` counts is added or removed.
-    """
-    now = timezone.now()
-    subscriber._meta.model._default_manager.filter(pk=subscriber.pk).update(
-        billing_details_last_changed=now
+def subscribed_subscribers():
+    """Subscribers whose subscription counts as active (by the local rows)."""
+    return get_subscriber_model()._default_manager.filter(
+        subscription__stripe_data__status__in=list(
+            settings.SUBSCRIPTIONS_ACTIVE_STATUSES
+        )
     )
-    subscriber.billing_details_last_changed = now
 
 
 def _pending_condition() -> Q:
@@ -102,26 +114,40 @@ def _pending_condition() -> Q:
 
 
 def pending_subscribers():
-    """Subscribers with an active subscription whose quantity may differ on Stripe."""
-    return (
-        get_subscriber_model()
-        ._default_manager.filter(
-            subscription__stripe_data__status__in=list(
-                settings.SUBSCRIPTIONS_ACTIVE_STATUSES
-            )
-        )
-        .filter(_pending_condition())
-    )
+    """Subscribed subscribers whose seats changed since their last sync."""
+    return subscribed_subscribers().filter(_pending_condition())
 
 
-def _iter_pending(chunk_size: int) -> Iterator:
-    """Pending subscribers by primary key, one chunk per query (keyset pagination)."""
-    queryset = (
-        pending_subscribers()
-        .select_related("subscription")
-        .defer("subscription__stripe_data")
-        .order_by("pk")
+def mark_billing_details_changed(subscriber) -> None:
+    """Record that `subscriber.get_quantity()` may have changed, and queue its sync.
+
+    Call it wherever something your `get_quantity()` counts is added or removed.
+    The sync is queued once the current transaction commits (so it counts what
+    was committed), and only for a subscriber with an active subscription.
+    """
+    now = timezone.now()
+    model = subscriber._meta.model
+    model._default_manager.filter(pk=subscriber.pk).update(
+        billing_details_last_changed=now
     )
+    subscriber.billing_details_last_changed = now
+    if settings.SUBSCRIPTIONS_PER_SEAT and (
+        subscribed_subscribers().filter(pk=subscriber.pk).exists()
+    ):
+        # Robust: a broker that cannot be reached must not fail the request that
+        # changed the seats; the scheduled run syncs the subscriber instead.
+        transaction.on_commit(lambda: _queue_sync(subscriber.pk), robust=True)
+
+
+def _queue_sync(pk) -> None:
+    from .tasks import sync_subscriber_task  # the tasks module imports this one
+
+    sync_subscriber_task.delay(pk)
+
+
+def _iter_subscribed(chunk_size: int) -> Iterator:
+    """Subscribed subscribers by primary key, one chunk per query (keyset pagination)."""
+    queryset = subscribed_subscribers().select_related("subscription").order_by("pk")
     last_pk = None
     while True:
         page = queryset if last_pk is None else queryset.filter(pk__gt=last_pk)
@@ -132,102 +158,152 @@ def _iter_pending(chunk_size: int) -> Iterator:
         last_pk = chunk[-1].pk
 
 
-def _claim(subscriber, changed: datetime) -> bool:
-    """Mark one subscriber synced up to `changed`, unless another run got there first.
-
-    Must run inside the transaction that talks to Stripe: the row stays locked until
-    it commits, and a rollback leaves the subscriber pending.
-    """
-    queryset = subscriber._meta.default_manager.filter(
-        _pending_condition(), pk=subscriber.pk, billing_details_last_changed=changed
+def _reload(subscriber):
+    """The subscriber and its subscription as the database has them now."""
+    found = (
+        type(subscriber)
+        ._default_manager.select_related("subscription")
+        .filter(pk=subscriber.pk)
+        .first()
     )
-    # Where the database can, a row another run is working on is skipped, not
-    # waited for.
-    if (
-        connection.features.has_select_for_update_skip_locked
-        and not queryset.select_for_update(skip_locked=True).exists()
-    ):
-        return False
-    return queryset.update(last_synced_with_stripe=changed) == 1
+    if found is None:
+        raise _Skip("deleted meanwhile")
+    return found
 
 
-def _push_quantity(subscriber, changed: datetime, *, dry_run: bool) -> SubscriberResult:
-    """Compare one subscriber's quantity with Stripe's and write it if it differs."""
+def _plan_item(subscriber) -> dict:
+    """The subscription's item billed per seat, from the local rows."""
     subscription = subscriber.subscription
-    quantity = subscriber.get_quantity()
-    stripe_subscription = stripe.Subscription.retrieve(
-        subscription.id, **stripe_options()
-    )
-    status = stripe_subscription["status"]
+    if subscription is None:
+        raise _Skip("no subscription")
+    status = subscription.stripe_data.get("status")
     if not is_active_status(status):
-        if not dry_run:
-            Subscription.sync_from_stripe_data(stripe_subscription, api_key=api_key())
-        return SubscriberResult(
-            subscriber, Outcome.SKIPPED, f"subscription {subscription.id} is {status}"
-        )
-    item = find_plan_item(stripe_subscription)
+        raise _Skip(f"subscription {subscription.id} is {status}")
+    item = find_plan_item(subscription.stripe_data)
     if item is None:
-        raise _KeepPending(
-            Outcome.SKIPPED,
-            f"subscription {subscription.id} has no item of a price in ACTIVE_PRODUCTS",
+        raise _Skip(
+            f"subscription {subscription.id} has no item of a price in ACTIVE_PRODUCTS"
         )
-    current = item["quantity"]
-    if current == quantity:
-        if not dry_run:
-            Subscription.sync_from_stripe_data(stripe_subscription, api_key=api_key())
-        return SubscriberResult(
-            subscriber, Outcome.UNCHANGED, f"{quantity} seats, as on Stripe"
-        )
-    if not dry_run:
-        updated = stripe.Subscription.modify(
-            subscription.id,
+    return item
+
+
+def _record_synced(subscriber, changed: datetime) -> None:
+    """Record the subscriber in step with Stripe up to its change at `changed`.
+
+    Only forward: a sync that compared an older change never undoes a newer record.
+    """
+    synced = subscriber.last_synced_with_stripe
+    if synced is not None and synced >= changed:
+        return
+    type(subscriber)._default_manager.filter(pk=subscriber.pk).filter(
+        Q(last_synced_with_stripe__isnull=True) | Q(last_synced_with_stripe__lt=changed)
+    ).update(last_synced_with_stripe=changed)
+    subscriber.last_synced_with_stripe = changed
+
+
+def _write_quantity(subscriber, item: dict, quantity: int, changed: datetime) -> None:
+    """Set the item's quantity on Stripe, then apply Stripe's answer locally."""
+    subscription_id = subscriber.subscription.id
+    key = idempotency_key(
+        "seat-sync",
+        subscription_id,
+        item=item["id"],
+        quantity=quantity,
+        changed=changed.isoformat(),
+    )
+    try:
+        data = stripe.Subscription.modify(
+            subscription_id,
             items=[{"id": item["id"], "quantity": quantity}],
             proration_behavior=settings.SUBSCRIPTIONS_PRORATION_BEHAVIOR,
-            # A retry of this same change (same item, quantity and change time) is
-            # applied once by Stripe.
-            idempotency_key=(
-                f"seat-sync:{item['id']}:{quantity}:{changed.isoformat()}"
-            ),
-            **stripe_options(),
+            **stripe_options(idempotency_key=key),
         )
-        Subscription.sync_from_stripe_data(updated, api_key=api_key())
-    return SubscriberResult(
-        subscriber, Outcome.UPDATED, f"{current} -> {quantity} seats"
-    )
+    except stripe.APIError:
+        # Stripe keeps a failed answer under its key for a day: move the state's
+        # version on so that the next try is a new request, not the cached error.
+        SubscriptionState.objects.filter(subscription_id=subscription_id).update(
+            version=F("version") + 1
+        )
+        raise
+    # As a webhook would: the dj-stripe rows, the link and the lifecycle signals.
+    apply_subscription(data, subscriber=subscriber)
+
+
+def _sync(subscriber, dry_run: bool) -> SubscriberResult:
+    reloaded = False
+    billed_before = None
+    writes = 0
+    while True:
+        changed = subscriber.billing_details_last_changed
+        quantity = subscriber.get_quantity()
+        current = _plan_item(subscriber)["quantity"]
+        if current == quantity:
+            if not dry_run:
+                _record_synced(subscriber, changed)
+            if billed_before is None:
+                return SubscriberResult(
+                    subscriber, Outcome.UNCHANGED, f"{quantity} seats, as on Stripe"
+                )
+            return SubscriberResult(
+                subscriber, Outcome.UPDATED, f"{billed_before} -> {quantity} seats"
+            )
+        if not reloaded:
+            # A run's copy was read with its chunk, maybe a while ago (another sync
+            # may have written since): compare the rows as they are now.
+            subscriber, reloaded = _reload(subscriber), True
+            continue
+        if dry_run:
+            return SubscriberResult(
+                subscriber, Outcome.UPDATED, f"{current} -> {quantity} seats"
+            )
+        if writes == MAX_WRITES:
+            raise _Skip(
+                f"the seats kept changing ({quantity} now, {current} on Stripe); "
+                "left for the next run"
+            )
+        if billed_before is None:
+            billed_before = current
+        _write_quantity(subscriber, _plan_item(subscriber), quantity, changed)
+        writes += 1
+        # Counted again: a change that landed while Stripe answered goes out now.
+        subscriber.refresh_from_db(fields=["billing_details_last_changed"])
 
 
 def sync_subscriber(subscriber, *, dry_run: bool = False) -> SubscriberResult:
-    """Bring one pending subscriber's quantity on Stripe in line with `get_quantity()`.
+    """Bring one subscriber's quantity on Stripe in line with `get_quantity()`.
 
-    Errors are logged and reported as FAILED; the subscriber then stays pending.
+    Errors are logged and reported as FAILED; the subscriber then stays as it was
+    (pending, or differing), for the next run.
     """
-    changed = subscriber.billing_details_last_changed
     try:
-        if dry_run:
-            return _push_quantity(subscriber, changed, dry_run=True)
-        with transaction.atomic():
-            if not _claim(subscriber, changed):
-                return SubscriberResult(
-                    subscriber,
-                    Outcome.SKIPPED,
-                    "changed again or taken by another run; left for the next run",
-                )
-            return _push_quantity(subscriber, changed, dry_run=False)
-    except _KeepPending as exc:
-        logger.warning("Seat sync skipped %s: %s", _label(subscriber), exc.detail)
-        return SubscriberResult(subscriber, exc.outcome, exc.detail)
+        return _sync(subscriber, dry_run)
+    except _Skip as exc:
+        logger.warning("Seat sync skipped %s: %s", _label(subscriber), exc)
+        return SubscriberResult(subscriber, Outcome.SKIPPED, str(exc))
     except stripe.StripeError as exc:
         logger.warning(
-            "Seat sync failed for %s (Stripe said: %s); it stays pending",
+            "Seat sync failed for %s (Stripe said: %s); the next run tries again",
             _label(subscriber),
             exc.user_message or exc,
         )
         return SubscriberResult(subscriber, Outcome.FAILED, f"Stripe error: {exc}")
     except Exception as exc:
         logger.exception(
-            "Seat sync failed for %s; it stays pending", _label(subscriber)
+            "Seat sync failed for %s; the next run tries again", _label(subscriber)
         )
         return SubscriberResult(subscriber, Outcome.FAILED, f"error: {exc!r}")
+
+
+def sync_one(pk) -> Outcome | None:
+    """Sync the subscriber `pk` now, if it has an active subscription (the queued
+    task after a seat change); its outcome, or None when there is nothing to sync."""
+    if not settings.SUBSCRIPTIONS_PER_SEAT:
+        return None
+    subscriber = subscribed_subscribers().select_related("subscription").filter(pk=pk)
+    subscriber = subscriber.first()
+    if subscriber is None:
+        return None
+    return sync_subscriber(subscriber).outcome
 
 
 def _label(subscriber) -> str:
@@ -240,7 +316,8 @@ def sync_subscriptions(
     report: Callable[[SubscriberResult], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> SyncCounts:
-    """Push the seat count of every pending subscriber to Stripe; return the counts."""
+    """Compare every subscribed subscriber with Stripe's quantity (as the local rows
+    have it) and write the ones that differ; return the counts."""
     if not settings.SUBSCRIPTIONS_PER_SEAT:
         raise SeatSyncDisabled(
             "Per-seat billing is off (SUBSCRIPTIONS_PER_SEAT=False): nothing to sync."
@@ -252,7 +329,7 @@ def sync_subscriptions(
             logger.info("Seat sync skipped: another run holds the lock")
             counts.locked_out = True
             return counts
-        for subscriber in _iter_pending(chunk_size):
+        for subscriber in _iter_subscribed(chunk_size):
             result = sync_subscriber(subscriber, dry_run=dry_run)
             counts.add(result.outcome)
             if report is not None:

@@ -7,7 +7,7 @@ from celery import shared_task
 from .coupons import refresh_coupons
 from .pending_webhooks import check_pending_webhooks
 from .reconcile import reconcile_subscriptions
-from .sync import sync_subscriptions
+from .sync import Outcome, sync_one, sync_subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +19,25 @@ LONG_RUN_LIMIT = 35 * 60
 
 @shared_task
 def sync_subscriptions_task() -> dict:
-    """Push changed seat counts to Stripe; returns the run's counts."""
+    """Put right every seat count that differs on Stripe; returns the run's counts."""
     return sync_subscriptions().as_dict()
+
+
+# A seat change that failed to reach Stripe is tried again a few times, a minute
+# apart, before it waits for the scheduled run.
+SEAT_SYNC_RETRIES = 3
+SEAT_SYNC_RETRY_DELAY = 60
+
+
+@shared_task(
+    bind=True, max_retries=SEAT_SYNC_RETRIES, default_retry_delay=SEAT_SYNC_RETRY_DELAY
+)
+def sync_subscriber_task(self, pk) -> str | None:
+    """Push one subscriber's seat count to Stripe (queued by a seat change)."""
+    outcome = sync_one(pk)
+    if outcome is Outcome.FAILED and self.request.retries < self.max_retries:
+        raise self.retry()
+    return outcome.value if outcome else None
 
 
 @shared_task(soft_time_limit=LONG_RUN_SOFT_LIMIT, time_limit=LONG_RUN_LIMIT)

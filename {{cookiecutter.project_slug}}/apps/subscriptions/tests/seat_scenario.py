@@ -33,6 +33,20 @@ def fixed_seat_counts():
         SEATS.clear()
 
 
+@contextlib.contextmanager
+def tasks_queued_not_run():
+    """Queued Celery tasks wait for a worker (none in tests) instead of running at
+    once in the caller, as they do in production."""
+    from config.celery_app import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = eager
+
+
 def create_price(product_id: str | None = None, unit_amount: int = 1500) -> str:
     """A monthly per-seat price of a product on sale (made if missing), synced locally."""
     product_id = product_id or get_active_products()[0].stripe_id
@@ -132,7 +146,8 @@ def bulk_synced_subscribers(template, count: int, start: int = 0) -> None:
     """`count` more subscribers in step with Stripe, copied from `template` in bulk.
 
     They stand for the many subscribers whose seats did not change: local rows only
-    (a sync never reads them), a few bulk inserts for any count.
+    (a sync compares them with no call to Stripe), a few bulk inserts for any count,
+    each billed for as many seats as the template's subscription says.
     """
     source = template.subscription
     customers = Customer.objects.bulk_create(
@@ -168,4 +183,6 @@ def bulk_synced_subscribers(template, count: int, start: int = 0) -> None:
         copy = copy_of(template, start + n)
         copy.customer, copy.subscription = customer, subscription
         copies.append(copy)
-    type(template)._default_manager.bulk_create(copies)
+    seats = source.stripe_data["items"]["data"][0]["quantity"]
+    for copy in type(template)._default_manager.bulk_create(copies):
+        SEATS[copy.pk] = seats

@@ -1,8 +1,12 @@
-"""Seat counts reach Stripe through `sync_subscriptions`, only for what changed."""
+"""Seat counts reach Stripe through `sync_subscriptions`: one write for each
+subscriber whose quantity differs, nothing for the others."""
+
+import threading
 
 import pytest
 import stripe
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from djstripe.models import Subscription, SubscriptionItem
 
 from apps.subscriptions import sync
@@ -13,16 +17,19 @@ from apps.subscriptions.sync import (
     pending_subscribers,
     sync_subscriptions,
 )
-from apps.subscriptions.tasks import sync_subscriptions_task
+from apps.subscriptions.tasks import sync_subscriber_task, sync_subscriptions_task
 from apps.subscriptions.tests.run_locks import lock_held_elsewhere, share_run_locks
 from apps.subscriptions.tests.seat_scenario import (
+    SEATS,
     create_price,
     fixed_seat_counts,
     make_subscriber,
     set_seats,
     stripe_quantity,
     subscribe,
+    tasks_queued_not_run,
 )
+from apps.subscriptions.transitions import apply_subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -114,17 +121,63 @@ def test_no_write_when_stripe_already_has_the_quantity(subscribed, stripe_emulat
     assert not is_pending(subscriber)
 
 
-def test_subscribers_that_did_not_change_are_not_read(subscribed, stripe_emulator):
+def test_subscribers_in_step_cost_no_stripe_call(subscribed, stripe_emulator):
     subscribed(seats=2)
-    changed = subscribed(seats=2)
-    set_seats(changed, 5)
+    changed_and_back = subscribed(seats=2)
+    set_seats(changed_and_back, 3)
+    set_seats(changed_and_back, 2)
     stripe_emulator.reset_counts()
 
     counts = sync_subscriptions()
 
-    assert counts.checked == 1
-    assert stripe_emulator.reads == 1
-    assert stripe_emulator.writes == 1
+    assert (counts.checked, counts.unchanged, counts.updated) == (2, 2, 0)
+    assert stripe_emulator.reads + stripe_emulator.writes == 0
+    assert not is_pending(changed_and_back)
+
+
+def set_quantity_outside_the_site(subscriber, quantity):
+    """Change the item's quantity in Stripe (the portal, the dashboard) and mirror
+    it locally, as its webhook does; the subscriber's seats do not change."""
+    stripe.Subscription.modify(
+        subscriber.subscription.id,
+        items=[{"id": stripe_item(subscriber)["id"], "quantity": quantity}],
+        **stripe_options(),
+    )
+    apply_subscription(subscriber.subscription.id)
+
+
+def stripe_item(subscriber):
+    subscriber.refresh_from_db()
+    return subscriber.subscription.stripe_data["items"]["data"][0]
+
+
+def test_a_quantity_lowered_outside_the_site_is_put_back_with_one_write(
+    subscribed, stripe_emulator
+):
+    subscriber = subscribed(seats=11)
+    set_quantity_outside_the_site(subscriber, 1)
+    assert stripe_item(subscriber)["quantity"] == 1
+    assert not is_pending(subscriber)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions()
+
+    assert (counts.checked, counts.updated) == (1, 1)
+    assert (stripe_emulator.writes, stripe_emulator.reads) == (1, 0)
+    assert stripe_quantity(subscriber) == 11
+    assert stripe_item(subscriber)["quantity"] == 11
+
+
+def test_only_the_subscribers_that_differ_reach_stripe(subscribed, stripe_emulator):
+    raised, in_step = subscribed(seats=3), subscribed(seats=3)
+    set_quantity_outside_the_site(raised, 7)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions()
+
+    assert (counts.checked, counts.updated, counts.unchanged) == (2, 1, 1)
+    assert stripe_writes(stripe_emulator) == 1
+    assert (stripe_quantity(raised), stripe_quantity(in_step)) == (3, 3)
 
 
 def test_a_subscriber_never_synced_is_checked(subscribed):
@@ -232,35 +285,92 @@ def wrap_stripe_update(monkeypatch, before_update):
     monkeypatch.setattr(stripe.Subscription, "modify", modify)
 
 
-def test_a_change_that_lands_during_the_run_stays_pending(subscribed, monkeypatch):
+def test_a_change_that_lands_while_stripe_answers_goes_out_in_the_same_run(
+    subscribed, monkeypatch, stripe_emulator
+):
     subscriber = subscribed(seats=2)
     set_seats(subscriber, 3)
-    with monkeypatch.context() as patch:
-        wrap_stripe_update(patch, lambda: set_seats(subscriber, 4))
-        sync_subscriptions()
 
-    assert stripe_quantity(subscriber) == 3
-    assert is_pending(subscriber)
-    assert sync_subscriptions().updated == 1
+    def join_meanwhile():
+        if SEATS[subscriber.pk] == 3:
+            set_seats(subscriber, 4)
+
+    wrap_stripe_update(monkeypatch, join_meanwhile)
+    stripe_emulator.reset_counts()
+
+    counts = sync_subscriptions()
+
+    assert (counts.checked, counts.updated) == (1, 1)
+    assert stripe_writes(stripe_emulator) == 2
     assert stripe_quantity(subscriber) == 4
+    assert not is_pending(subscriber)
 
 
-def test_a_run_that_starts_during_another_does_not_update_again(
+def in_another_thread(change) -> Exception | None:
+    """Run `change` in a transaction of another connection, as a request would;
+    what it raised, if anything."""
+    raised = []
+
+    def run():
+        try:
+            with transaction.atomic():
+                change()
+        except Exception as error:  # reported to the test
+            raised.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the change waited on the sync"
+    return raised[0] if raised else None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_open_while_stripe_answers(subscribed, monkeypatch):
+    with tasks_queued_not_run():
+        subscriber = subscribed(seats=2)
+        set_seats(subscriber, 3)
+    seen = []
+
+    def change_seats_meanwhile():
+        if not seen:
+            seen.append(connection.in_atomic_block)
+            seen.append(in_another_thread(lambda: set_seats(subscriber, 4)))
+
+    wrap_stripe_update(monkeypatch, change_seats_meanwhile)
+    with tasks_queued_not_run():
+        counts = sync_subscriptions()
+
+    assert seen == [False, None]
+    # The change that landed while Stripe answered went out in the same run.
+    assert (counts.updated, stripe_quantity(subscriber)) == (1, 4)
+    assert not is_pending(subscriber)
+
+
+def test_two_runs_at_once_make_the_change_once(
     subscribed, monkeypatch, stripe_emulator
 ):
     subscriber = subscribed(seats=2)
     set_seats(subscriber, 3)
     overlapping = []
-    wrap_stripe_update(
-        monkeypatch, lambda: overlapping.append(sync_subscriptions()) or None
-    )
-    stripe_emulator.reset_counts()
+
+    def another_run():
+        if not overlapping:
+            overlapping.append(None)
+            overlapping[0] = sync_subscriptions()
+
+    wrap_stripe_update(monkeypatch, another_run)
+    updates = len(stripe_emulator.events("customer.subscription.updated"))
 
     sync_subscriptions()
 
-    assert overlapping[0].checked == 0
-    assert stripe_writes(stripe_emulator) == 1
+    assert overlapping[0].updated == 1
+    # Both sent the same request under the same idempotency key: one change.
+    assert len(stripe_emulator.events("customer.subscription.updated")) == updates + 1
     assert stripe_quantity(subscriber) == 3
+    assert not is_pending(subscriber)
 
 
 @pytest.fixture
@@ -317,17 +427,20 @@ def test_nothing_is_synced_when_per_seat_billing_is_off(settings):
         call_command("sync_subscriptions")
 
 
-def test_the_command_shows_progress_and_counts(subscribed, capsys):
+def test_the_command_shows_what_changed_and_counts(subscribed, capsys):
+    subscribed(seats=2)
     subscriber = subscribed(seats=2)
     set_seats(subscriber, 3)
 
     call_command("sync_subscriptions")
 
     out = capsys.readouterr().out
-    assert "1 subscriber(s) to check" in out
-    assert "[1/1]" in out
+    assert "2 subscriber(s) to check" in out
+    assert "[2/2]" in out
     assert "updated, 2 -> 3 seats" in out
-    assert "checked 1, updated 1, unchanged 0, skipped 0, failed 0" in out
+    # A subscriber in step prints no line of its own.
+    assert "[1/2]" not in out
+    assert "checked 2, updated 1, unchanged 1, skipped 0, failed 0" in out
 
 
 def test_the_command_dry_run_says_what_would_change(subscribed, capsys):
@@ -361,14 +474,36 @@ def test_the_task_runs_the_sync_and_returns_its_counts(subscribed):
     assert stripe_quantity(subscriber) == 3
 
 
-def test_a_subscriber_already_claimed_is_left_alone(subscribed, stripe_emulator):
+def test_the_queued_sync_of_one_subscriber_tries_again_after_a_failure(
+    subscribed, stripe_emulator
+):
     subscriber = subscribed(seats=2)
     set_seats(subscriber, 3)
-    stale = type(subscriber).objects.get(pk=subscriber.pk)
+    # Every try of the first attempt fails, stripe-python's own retries included.
+    tries = stripe.max_network_retries + 1
+    stripe_emulator.fail_next(UPDATES, n=tries, method="POST")
+    stripe_emulator.reset_counts()
+
+    # Run here, the retry runs at once too (a worker would wait a minute).
+    sync_subscriber_task.apply(args=[subscriber.pk], throw=False)
+
+    assert stripe_writes(stripe_emulator) == tries + 1
+    assert stripe_quantity(subscriber) == 3
+    assert not is_pending(subscriber)
+
+
+def test_a_copy_read_before_another_sync_wrote_makes_no_stripe_call(
+    subscribed, stripe_emulator
+):
+    subscriber = subscribed(seats=2)
+    set_seats(subscriber, 3)
+    stale = (
+        type(subscriber).objects.select_related("subscription").get(pk=subscriber.pk)
+    )
     sync_subscriptions()
     stripe_emulator.reset_counts()
 
     result = sync.sync_subscriber(stale)
 
-    assert result.outcome == sync.Outcome.SKIPPED
+    assert result.outcome == sync.Outcome.UNCHANGED
     assert stripe_emulator.reads + stripe_emulator.writes == 0

@@ -1,4 +1,4 @@
-"""`manage.py sync_subscriptions`: push changed seat counts to Stripe now."""
+"""`manage.py sync_subscriptions`: put right every seat count that differs on Stripe."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -6,26 +6,30 @@ from apps.subscriptions.sync import (
     Outcome,
     SeatSyncDisabled,
     SubscriberResult,
-    pending_subscribers,
+    subscribed_subscribers,
     sync_subscriptions,
 )
+
+# Subscribers in step print nothing of their own: a progress line every this many.
+PROGRESS_EVERY = 500
 
 
 class Command(BaseCommand):
     help = (
-        "Push the seat count of every subscriber whose seats changed since the last "
-        "sync to its Stripe subscription. Exits non-zero when any subscriber failed."
+        "Compare the seat count of every subscriber with an active subscription with "
+        "the quantity Stripe bills (as the local rows have it), and write the ones "
+        "that differ to Stripe. Exits non-zero when any subscriber failed."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Read Stripe and report what would change, but write nothing.",
+            help="Report what would change, but write nothing.",
         )
 
     def handle(self, *args, dry_run=False, **options):
-        self.total = pending_subscribers().count()
+        self.total = subscribed_subscribers().count()
         self.done = 0
         self.stdout.write(
             f"{self.total} subscriber(s) to check"
@@ -52,11 +56,15 @@ class Command(BaseCommand):
 
     def report(self, result: SubscriberResult) -> None:
         self.done += 1
+        if result.outcome is Outcome.UNCHANGED:
+            if self.done % PROGRESS_EVERY == 0:
+                self.stdout.write(f"[{self.done}/{max(self.total, self.done)}] checked")
+            return
         style = {
             Outcome.UPDATED: self.style.SUCCESS,
             Outcome.FAILED: self.style.ERROR,
             Outcome.SKIPPED: self.style.WARNING,
-        }.get(result.outcome, str)
+        }[result.outcome]
         subscriber = result.subscriber
         self.stdout.write(
             f"[{self.done}/{max(self.total, self.done)}] "
