@@ -6,7 +6,14 @@ Variables come from the environment and from .env (read by base.py first).
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, REDIS_URL, STRIPE_EMULATOR, STRIPE_EMULATOR_URL, env
+from .base import (
+    BASE_DIR,
+    CONTENT_SECURITY_POLICY,
+    REDIS_URL,
+    STRIPE_EMULATOR,
+    STRIPE_EMULATOR_URL,
+    env,
+)
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -68,6 +75,11 @@ CELERY_BEAT_SCHEDULE["sync-subscriptions"]["schedule"] = SUBSCRIPTIONS_SYNC_INTE
 # STRIPE_EMULATOR=1 sends every Stripe call to the local emulator with test keys.
 if STRIPE_EMULATOR:
     STRIPE_API_HOST = STRIPE_EMULATOR_URL
+    # Its hosted Checkout and portal pages stand in for Stripe's.
+    CONTENT_SECURITY_POLICY["form-action"] = [
+        *CONTENT_SECURITY_POLICY["form-action"],
+        STRIPE_EMULATOR_URL,
+    ]
     STRIPE_LIVE_MODE = False
     STRIPE_TEST_SECRET_KEY = env(
         "STRIPE_TEST_SECRET_KEY", default="sk_test_emulator0000000000000000000000"
