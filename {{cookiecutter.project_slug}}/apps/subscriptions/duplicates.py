@@ -3,64 +3,53 @@
 Two Checkout sessions paid in two tabs, or a subscription made in Stripe's
 Dashboard, can give a subscriber two live subscriptions. `apply_subscription` keeps
 the one linked and reports the newcomer (`Change.duplicate_of`). Once that is
-committed, a task (`settle_duplicate`) cancels the newcomer in Stripe, refunds what
-its first invoice took, and tells the subscriber's billing managers. Checkout's
-return page and the webhooks may both find the same newcomer: the Stripe calls
-carry idempotency keys, so both get the same cancellation and refund, and the
-e-mail goes out once (`SignaledEvent`).
+committed, with no lock held, `settle_duplicate` cancels the newcomer in Stripe,
+refunds what its invoice took and sends `subscription_duplicate_canceled` (the
+billing managers' e-mail). Checkout's return page, the webhooks and the
+reconciliation may each find the same newcomer: the Stripe calls carry idempotency
+keys, so all get the same cancellation and refund, and the signal goes out once.
+Should Stripe fail meanwhile, the newcomer stays unlinked and the next
+reconciliation finds it again.
 """
 
 import logging
 
 import stripe
-from celery import shared_task
 from django.db import IntegrityError, transaction
-from kombu.exceptions import OperationalError
+from djstripe.models import Subscription
 
-from . import customer_emails
+from . import signals
 from .models import SignaledEvent
-from .receivers import queue_customer_email
 from .refunds import record_refund
 from .stripe_client import stripe_options
 from .stripe_data import is_current_status, is_ended_status, stripe_id
-from .subscribers import subscriber_from_reference, subscriber_reference
 from .transitions import Change, apply_subscription, retrieve_subscription
 
 logger = logging.getLogger(__name__)
 
-# The `SignaledEvent.type` of the notice sent once per canceled duplicate.
-DUPLICATE_NOTICE = "subscription.duplicate_canceled"
+# Recorded as a `SignaledEvent` of its own, so that one caller of a race signals.
+DUPLICATE_CANCELED = "subscription.duplicate_canceled"
 # The refund's note, which the payment's refund e-mail and the admin show.
 DUPLICATE_NOTE = "A second subscription, canceled: one was already running."
 
 
 def settle_duplicate_later(change: Change) -> None:
-    """Queue `settle_duplicate` for the duplicate `change` reports, to run once the
-    transaction commits: the subscriber's row is locked until then, and no lock is
-    held across a call to Stripe."""
-    reference = subscriber_reference(change.subscriber)
-    args = (reference, change.subscription.id, change.duplicate_of.id)
+    """Settle the duplicate that `change` reports once the transaction commits: the
+    subscriber's row stays locked until then, and no lock is held across a call to
+    Stripe."""
+    subscriber = change.subscriber
+    duplicate_id, kept_id = change.subscription.id, change.duplicate_of.id
 
-    def queue():
+    def settle():
         try:
-            settle_duplicate_task.delay(*args)
-        except OperationalError:
-            logger.exception("Could not queue the settling of duplicate %s", args[1])
-            settle_duplicate_task(*args)
+            settle_duplicate(subscriber, duplicate_id, kept_id)
+        except stripe.StripeError:
+            logger.exception(
+                "Could not end duplicate %s; the reconciliation tries again",
+                duplicate_id,
+            )
 
-    transaction.on_commit(queue)
-
-
-# Stripe that fails or cannot be reached is tried again, later and later.
-@shared_task(
-    autoretry_for=(stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError),
-    retry_backoff=True,
-    max_retries=8,
-)
-def settle_duplicate_task(reference: str, duplicate_id: str, kept_id: str) -> None:
-    subscriber = subscriber_from_reference(reference)
-    if subscriber is not None:
-        settle_duplicate(subscriber, duplicate_id, kept_id)
+    transaction.on_commit(settle)
 
 
 def settle_duplicate(subscriber, duplicate_id: str, kept_id: str) -> None:
@@ -136,21 +125,20 @@ def _refund_first_invoice(data):
 
 
 def _tell_once(subscriber, duplicate_id: str, kept_id: str, refund) -> None:
-    """E-mail the billing managers about the canceled duplicate, once."""
+    """Send `subscription_duplicate_canceled`, once per duplicate."""
     try:
         with transaction.atomic():
             _, first = SignaledEvent.objects.get_or_create(
-                event_id=f"{duplicate_id}:{DUPLICATE_NOTICE}",
-                defaults={"type": DUPLICATE_NOTICE},
+                event_id=f"{duplicate_id}:{DUPLICATE_CANCELED}",
+                defaults={"type": DUPLICATE_CANCELED},
             )
             if first:
-                queue_customer_email(
-                    customer_emails.DUPLICATE_CANCELED,
+                signals.send_after_commit(
+                    signals.subscription_duplicate_canceled,
                     subscriber,
-                    subscription=kept_id,
-                    duplicate=duplicate_id,
-                    amount=refund.amount if refund is not None else 0,
-                    currency=refund.currency if refund is not None else "",
+                    Subscription.objects.get(id=duplicate_id),
+                    kept=Subscription.objects.get(id=kept_id),
+                    refund=refund,
                 )
     except IntegrityError:
         pass  # the other caller of a race recorded it first

@@ -159,6 +159,20 @@ def mail_admins_when_a_subscription_ends(sender, subscriber, subscription, **kwa
     )
 
 
+@receiver(
+    signals.subscription_duplicate_canceled, dispatch_uid="email_duplicate_canceled"
+)
+def email_duplicate_canceled(sender, subscriber, subscription, kept, refund, **kwargs):
+    queue_customer_email(
+        customer_emails.DUPLICATE_CANCELED,
+        subscriber,
+        subscription=kept.id,
+        duplicate=subscription.id,
+        amount=refund.amount if refund is not None else 0,
+        currency=refund.currency if refund is not None else "",
+    )
+
+
 @receiver(signals.payment_refunded, dispatch_uid="email_payment_refunded")
 def email_payment_refunded(sender, subscriber, refund, invoice, purchase, **kwargs):
     if purchase is not None:

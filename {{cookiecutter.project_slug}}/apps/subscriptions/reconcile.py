@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import stripe
 from djstripe.models import Customer, Subscription
 
+from .duplicates import settle_duplicate_later
 from .models import SubscriptionState
 from .run_locks import run_lock
 from .stripe_client import stripe_options
@@ -327,6 +328,8 @@ def _reconcile_one(item: _Drifted, *, dry_run: bool) -> SubscriptionResult:
         logger.exception("Reconciliation failed for %s", item.data.id)
         result.failed = f"{type(exc).__name__}: {exc}"
         return result
+    if change.duplicate_of is not None:
+        settle_duplicate_later(change)
     result.signals = change.sent
     return result
 

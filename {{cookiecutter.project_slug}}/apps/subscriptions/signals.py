@@ -65,6 +65,13 @@ subscription_cancelled = subscription_canceled
 # The first payment never went through: status `incomplete_expired`.
 subscription_expired = Signal()
 
+# A second live subscription of a subscriber that has one was canceled at once, and
+# what it took refunded (`duplicates.py`); the subscriber's link never moved to it.
+# `subscription` is the canceled one; also sent with `kept` (the subscription the
+# subscriber keeps) and `refund` (a `models.PaymentRefund`, or None when it took
+# nothing). Once per duplicate.
+subscription_duplicate_canceled = Signal()
+
 # Anything the site follows changed (status, price, quantity, cancellation, pause),
 # after the signals above; also sent with `previous_attributes`: the old values of
 # what changed, by Stripe's field names (`status`, `price`, `quantity`,

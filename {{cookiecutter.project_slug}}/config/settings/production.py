@@ -5,9 +5,13 @@ from django.core.checks.security.base import (
     SECRET_KEY_MIN_LENGTH,
     SECRET_KEY_MIN_UNIQUE_CHARACTERS,
 )
+from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import DATABASES, MIDDLEWARE, env
+
+# https://hstspreload.org/#deployment-recommendations
+HSTS_PRELOAD_MIN_SECONDS = 31536000
 
 
 def refuse_insecure_start(secret_key: str, debug: bool) -> None:
@@ -26,6 +30,15 @@ def refuse_insecure_start(secret_key: str, debug: bool) -> None:
         raise SystemExit(
             "Refusing to start: DJANGO_SECRET_KEY is insecure (use 50+ random "
             "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+
+
+def refuse_short_preload(hsts_seconds: int, preload: bool) -> None:
+    """Stop when HSTS preloading is asked for with less than the year it needs."""
+    if preload and hsts_seconds < HSTS_PRELOAD_MIN_SECONDS:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECURE_HSTS_PRELOAD needs DJANGO_SECURE_HSTS_SECONDS of at "
+            f"least {HSTS_PRELOAD_MIN_SECONDS} (a year), not {hsts_seconds}."
         )
 
 
@@ -78,14 +91,26 @@ SESSION_COOKIE_SECURE = True
 # https://docs.djangoproject.com/en/5.2/ref/settings/#csrf-cookie-secure
 CSRF_COOKIE_SECURE = True
 # https://docs.djangoproject.com/en/5.2/ref/middleware/#http-strict-transport-security
-# Start low; raise to a year (31536000) once HTTPS is known to work everywhere.
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60)
-# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-hsts-include-subdomains
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
-    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True
-)
+# A year, as Django's deployment checklist advises; a first deployment may start
+# lower (e.g. 3600) and raise it once HTTPS is known to work.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secure-hsts-preload
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+# Asks browsers to ship the domain as HTTPS-only (https://hstspreload.org): for
+# every subdomain, for good, so only on request.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-hsts-include-subdomains
+# Subdomains (perhaps served by others, over plain HTTP) only on request, or with
+# preloading, which requires them.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD or env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+)
+refuse_short_preload(SECURE_HSTS_SECONDS, SECURE_HSTS_PRELOAD)
+# https://docs.djangoproject.com/en/5.2/ref/checks/#security
+# Subdomains and preloading are chosen above; `check --deploy` need not ask for them.
+SILENCED_SYSTEM_CHECKS = [
+    *(["security.W005"] if not SECURE_HSTS_INCLUDE_SUBDOMAINS else []),
+    *(["security.W021"] if not SECURE_HSTS_PRELOAD else []),
+]
 # Links handed to Stripe use https, whatever the proxy in front says.
 USE_HTTPS_IN_ABSOLUTE_URLS = env.bool("USE_HTTPS_IN_ABSOLUTE_URLS", default=True)
 # https://docs.djangoproject.com/en/5.2/ref/middleware/#x-content-type-options-nosniff

@@ -27,6 +27,7 @@ LAYERS = {
     "checkout": 3,
     "portal": 3,
     "linking": 3,
+    "duplicates": 3,
     "sync": 3,
     "catalogue": 3,
     "demo_catalogue": 3,

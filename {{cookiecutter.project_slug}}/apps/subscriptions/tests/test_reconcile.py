@@ -132,7 +132,7 @@ def test_a_lost_link_is_set_again_without_a_signal(billing, pro, sent, run, subs
     assert linked_id(subscriber) == pro.id
 
 
-def test_two_live_subscriptions_do_not_pass_the_link_back_and_forth(
+def test_a_second_live_subscription_is_ended_not_linked(
     billing, pro, stripe_catalogue, run, subscriber
 ):
     second = stripe.Subscription.create(
@@ -140,13 +140,16 @@ def test_two_live_subscriptions_do_not_pass_the_link_back_and_forth(
         items=[{"price": stripe_catalogue["starter"].id}],
         **stripe_options(),
     )
-    run()  # the new one is linked, as its webhook would have linked it
-    assert linked_id(subscriber) == second.id
+    run()  # canceled and refunded, as its webhook would have had it
+    assert linked_id(subscriber) == pro.id
+    assert stripe.Subscription.retrieve(second.id, **stripe_options()).status == (
+        "canceled"
+    )
 
     counts = run()
 
     assert (counts.unchanged, counts.changed_total) == (2, 0)
-    assert linked_id(subscriber) == second.id
+    assert linked_id(subscriber) == pro.id
 
 
 def test_a_stale_local_copy_is_synced_without_a_signal(billing, pro, sent, run):
@@ -239,7 +242,7 @@ def test_a_failure_is_counted_the_others_applied_and_the_exit_is_non_zero(
         return original(data, **kwargs)
 
     monkeypatch.setattr(reconcile, "apply_subscription", broken_for_pro)
-    stripe.Subscription.create(
+    new = stripe.Subscription.create(
         customer=billing.customer_id,
         items=[{"price": stripe_catalogue["starter"].id}],
         **stripe_options(),
@@ -258,7 +261,10 @@ def test_a_failure_is_counted_the_others_applied_and_the_exit_is_non_zero(
     assert f"{pro.id}: active -> canceled [canceled]: RuntimeError: database" in (
         out.getvalue()
     )
-    assert recorded_status(pro.id) == "active"  # left for the next run
+    # Not by the failed apply: the new one, found beside pro's link, checked pro in
+    # Stripe, found it ended and took the link (duplicates.settle_duplicate).
+    assert recorded_status(pro.id) == "canceled"
+    assert linked_id(billing.subscriber) == new.id
 
 
 def test_a_listed_copy_older_than_what_webhooks_applied_is_not_applied(
