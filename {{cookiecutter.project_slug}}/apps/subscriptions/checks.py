@@ -187,3 +187,45 @@ def check_billing_settings(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+# Prefixes of Stripe's API keys by mode: secret, restricted and publishable.
+LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_", "pk_live_")
+TEST_KEY_PREFIXES = ("sk_test_", "rk_test_", "pk_test_")
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_stripe_keys(app_configs=None, **kwargs):
+    """Refuse a deployment whose Stripe keys sit in the wrong mode's settings, or
+    that has no secret key for the mode it runs in."""
+    errors = []
+    slots = {
+        "STRIPE_TEST_SECRET_KEY": LIVE_KEY_PREFIXES,
+        "STRIPE_TEST_PUBLIC_KEY": LIVE_KEY_PREFIXES,
+        "STRIPE_LIVE_SECRET_KEY": TEST_KEY_PREFIXES,
+        "STRIPE_LIVE_PUBLIC_KEY": TEST_KEY_PREFIXES,
+    }
+    for name, wrong_prefixes in slots.items():
+        if getattr(settings, name, "").startswith(wrong_prefixes):
+            mode = "live" if wrong_prefixes is LIVE_KEY_PREFIXES else "test"
+            errors.append(
+                checks.Error(
+                    f"{name} holds a {mode}-mode key.",
+                    hint=f"Put {mode} keys in the STRIPE_{mode.upper()}_* settings; "
+                    "STRIPE_LIVE_MODE chooses which are used.",
+                    id="subscriptions.E006",
+                )
+            )
+    live = settings.STRIPE_LIVE_MODE
+    needed = "STRIPE_LIVE_SECRET_KEY" if live else "STRIPE_TEST_SECRET_KEY"
+    if not getattr(settings, needed, ""):
+        errors.append(
+            checks.Error(
+                f"{needed} is empty, and STRIPE_LIVE_MODE is {live}: the site "
+                "cannot reach Stripe.",
+                hint=f"Set {needed} to the secret key of the Stripe account "
+                f"({'sk_live_' if live else 'sk_test_'}...).",
+                id="subscriptions.E007",
+            )
+        )
+    return errors

@@ -14,3 +14,18 @@ def check_stripe_emulator_not_deployed(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_admin_url(app_configs=None, **kwargs):
+    """The admin at the site's root or at /admin/ is the first place scanners try."""
+    if settings.DJANGO_ADMIN_URL.strip("/").lower() in ("", "admin"):
+        return [
+            checks.Error(
+                f"DJANGO_ADMIN_URL is {settings.DJANGO_ADMIN_URL!r}.",
+                hint="Set it to a path of your own, ending in a slash, e.g. "
+                "'control-room-7f3a/'.",
+                id="web.E002",
+            )
+        ]
+    return []
