@@ -35,7 +35,9 @@ def test_generated_suite_passes_on_postgresql(postgres, tmp_path):
 
 @pytest.mark.parametrize("bake", SERVICE_OPTION_SET, indirect=True)
 def test_task_runs_on_a_real_worker_through_redis(bake, redis_server, tmp_path):
-    env = project_env(REDIS_URL=redis_server.url())
+    env = project_env(
+        REDIS_URL=redis_server.url(), DJANGO_SETTINGS_MODULE="config.settings.local"
+    )
     worker_log = tmp_path / "worker.log"
     worker_name = f"kit-{uuid.uuid4().hex[:8]}@localhost"
     command = [

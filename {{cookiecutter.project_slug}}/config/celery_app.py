@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("{{ cookiecutter.project_slug }}")
 # https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
