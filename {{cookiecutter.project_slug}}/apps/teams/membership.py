@@ -1,10 +1,12 @@
 """Writes to teams and memberships; views call these, never the models directly."""
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Membership, Team
+from .models import Invitation, Membership, Team
 
 
 class LastAdminError(Exception):
@@ -64,6 +66,20 @@ def change_role(*, membership: Membership, role: str) -> Membership:
 
 @transaction.atomic
 def remove_member(*, membership: Membership) -> None:
-    """Take a member out of the team; the last admin cannot be removed."""
+    """Take a member out of the team, with any invitation still open to one of their
+    addresses (else they could rejoin with it); the last admin cannot be removed."""
     _refuse_losing_the_last_admin(membership, stays_admin=False)
+    user = membership.user
+    addresses = {user.email.lower()} | {
+        email.lower()
+        for email in EmailAddress.objects.filter(user=user).values_list(
+            "email", flat=True
+        )
+    }
+    Invitation.objects.filter(
+        team_id=membership.team_id,
+        email__in=addresses,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+    ).update(revoked_at=timezone.now())
     membership.delete()

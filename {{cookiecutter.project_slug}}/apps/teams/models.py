@@ -107,9 +107,20 @@ class Invitation(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Withdrawn: cancelled, replaced by a newer invitation to the same address, or
+    # its address was removed from the team. Kept, so it still counts towards the
+    # limits on invitations sent per hour.
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="teams_invitation_one_open_per_address",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} to {self.team}"
@@ -124,3 +135,7 @@ class Invitation(models.Model):
     @property
     def is_used(self) -> bool:
         return self.accepted_at is not None
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,6 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from .decorators import (
@@ -11,6 +13,8 @@ from .decorators import (
 from .forms import InvitationForm, RoleForm, TeamForm
 from .invitations import (
     InvitationError,
+    InvitationNotSent,
+    TooManyInvitations,
     accept_invitation,
     check_invitation,
     send_invitation,
@@ -42,7 +46,9 @@ def _settings_page(request, team_form=None, invitation_form=None, status=200):
         "team_form": team_form or TeamForm(instance=team),
         "invitation_form": invitation_form or InvitationForm(team=team),
         "memberships": team.memberships.select_related("user").order_by("created_at"),
-        "pending_invitations": team.invitations.filter(accepted_at__isnull=True),
+        "pending_invitations": team.invitations.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True
+        ),
         "roles": Membership.Role.choices,
     }
     return render(request, "teams/settings.html", context, status=status)
@@ -61,20 +67,29 @@ def team_settings(request, team_slug):
     return _settings_page(request)
 
 
+# The invitation is saved before its e-mail goes out (see send_invitation).
+@transaction.non_atomic_requests
 @require_POST
 @team_admin_required
 def invite(request, team_slug):
     form = InvitationForm(request.POST, team=request.team)
     if not form.is_valid():
         return _settings_page(request, invitation_form=form, status=400)
-    invitation = send_invitation(
-        team=request.team,
-        email=form.cleaned_data["email"],
-        role=form.cleaned_data["role"],
-        invited_by=request.user,
-        request=request,
-    )
-    messages.success(request, f"Invitation sent to {invitation.email}.")
+    try:
+        invitation = send_invitation(
+            team=request.team,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            invited_by=request.user,
+            request=request,
+        )
+    except TooManyInvitations as error:
+        form.add_error(None, str(error))
+        return _settings_page(request, invitation_form=form, status=429)
+    except InvitationNotSent as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Invitation sent to {invitation.email}.")
     return redirect("teams:settings", team_slug=team_slug)
 
 
@@ -82,9 +97,14 @@ def invite(request, team_slug):
 @team_admin_required
 def cancel_invitation(request, team_slug, invitation_id):
     invitation = get_object_or_404(
-        request.team.invitations, pk=invitation_id, accepted_at__isnull=True
+        request.team.invitations,
+        pk=invitation_id,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
     )
-    invitation.delete()
+    # Withdrawn, not deleted: it still counts towards the hourly sending limits.
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
     messages.success(request, f"Invitation to {invitation.email} cancelled.")
     return redirect("teams:settings", team_slug=team_slug)
 

@@ -507,4 +507,12 @@ CELERY_BEAT_SCHEDULE["sync-subscriptions"] = {
 # ------------------------------------------------------------------------------
 # Days an invitation link stays valid.
 TEAMS_INVITATION_EXPIRY_DAYS = env.int("TEAMS_INVITATION_EXPIRY_DAYS", default=7)
+# The most invitation e-mails (resent ones included) one team, and one person, may
+# send in an hour: invitations go to any address, so they must not make a mailer.
+TEAMS_INVITATIONS_PER_HOUR_PER_TEAM = env.int(
+    "TEAMS_INVITATIONS_PER_HOUR_PER_TEAM", default=20
+)
+TEAMS_INVITATIONS_PER_HOUR_PER_USER = env.int(
+    "TEAMS_INVITATIONS_PER_HOUR_PER_USER", default=20
+)
 {%- endif %}

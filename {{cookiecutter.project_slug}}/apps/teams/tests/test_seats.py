@@ -5,6 +5,7 @@ import threading
 
 import pytest
 import stripe
+from allauth.account.models import EmailAddress
 from django.db import connection
 from djstripe.models import Price
 
@@ -132,6 +133,7 @@ def test_an_invitation_is_accepted_while_a_seat_sync_waits_on_stripe(
         subscribe(team, create_price())
         add_member(team=team, user=new_user())
     invitee = new_user()
+    EmailAddress.objects.create(user=invitee, email=invitee.email, verified=True)
     invitation = InvitationFactory(team=team, email=invitee.email)
     in_stripe, answer = threading.Event(), threading.Event()
     update = stripe.Subscription.modify
