@@ -42,6 +42,9 @@ SUBSCRIPTION_PAUSED = (
 )
 # Checkout's cancel page is the subscription page with `?checkout=cancelled`.
 CHECKOUT_CANCELLED = "cancelled"
+# The session key naming the subscription page a portal session returns to: the
+# return re-reads Stripe once, for whoever opened the portal.
+PORTAL_RETURN_KEY = "subscriptions_portal_return"
 
 
 def _render(request, template, subscriber, context):
@@ -102,11 +105,13 @@ def subscription(request):
     """The plans to choose from, or the current subscription and its billing."""
     subscriber = request.subscriber
     if request.GET.get("from") == "portal":
-        # Show what was just changed in the portal even before its webhook lands.
-        try:
-            linking.refresh_subscription(subscriber)
-        except stripe.StripeError:
-            logger.warning("Could not refresh %s after the portal", subscriber)
+        # Show what was just changed in the portal even before its webhook lands;
+        # any other load of this URL reads the local rows, as every page does.
+        if request.session.pop(PORTAL_RETURN_KEY, None) == request.path:
+            try:
+                linking.refresh_subscription(subscriber)
+            except stripe.StripeError:
+                logger.warning("Could not refresh %s after the portal", subscriber)
         return redirect(subscriber_reverse("subscription", subscriber))
     if request.GET.get("checkout") == CHECKOUT_CANCELLED:
         messages.info(request, "Checkout was cancelled; nothing was charged.")
@@ -161,6 +166,8 @@ def _checkout_redirect(request, subscriber, price_id):
         return redirect(subscriber_reverse("subscription", subscriber))
     except stripe.StripeError:
         return _stripe_unavailable(request, subscriber, "start Checkout")
+    if target.to_portal:
+        _expect_portal_return(request, subscriber)
     return redirect(target.url)
 
 
@@ -294,7 +301,12 @@ def _portal_redirect(request, subscriber):
         return redirect(subscriber_reverse("subscription", subscriber))
     except stripe.StripeError:
         return _stripe_unavailable(request, subscriber, "open the billing portal")
+    _expect_portal_return(request, subscriber)
     return redirect(url)
+
+
+def _expect_portal_return(request, subscriber) -> None:
+    request.session[PORTAL_RETURN_KEY] = subscriber_reverse("subscription", subscriber)
 
 
 @require_POST

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.subscriptions.tests.factories import make_subscription
+from apps.subscriptions.tests.seat_scenario import create_price, subscribe
 from apps.teams.models import Membership
 from apps.teams.tests.factories import MembershipFactory
 from apps.users.tests.factories import UserFactory
@@ -46,6 +47,29 @@ def test_members_cannot_start_checkout_or_open_the_portal(
 
     response = member_client.post(urls(name), {"price_id": Price.objects.first().id})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "subscription",
+        "subscription?from=portal",
+        "demo",
+        "demo_subscribers",
+        "demo_billing",
+    ],
+)
+def test_a_members_page_load_calls_no_stripe(
+    member_client, subscriber, urls, stripe_emulator, page
+):
+    subscribe(subscriber, create_price())
+    name, _, query = page.partition("?")
+    stripe_emulator.reset_counts()
+
+    response = member_client.get(urls(name) + (f"?{query}" if query else ""))
+
+    assert response.status_code in (200, 302)
+    assert stripe_emulator.reads + stripe_emulator.writes == 0
 
 
 @pytest.mark.parametrize(
