@@ -114,12 +114,18 @@ def _refund_first_invoice(data):
     ]
     if not any(intents):
         return None
-    refund = stripe.Refund.create(
-        payment_intent=next(filter(None, intents)),
-        reason="duplicate",
-        metadata={"note": DUPLICATE_NOTE},
-        **stripe_options(idempotency_key=f"refund-duplicate-{data['id']}"),
-    )
+    try:
+        refund = stripe.Refund.create(
+            payment_intent=next(filter(None, intents)),
+            reason="duplicate",
+            metadata={"note": DUPLICATE_NOTE},
+            **stripe_options(idempotency_key=f"refund-duplicate-{data['id']}"),
+        )
+    except stripe.InvalidRequestError as error:
+        if error.code != "charge_already_refunded":
+            raise
+        logger.info("Duplicate %s was refunded already", data["id"])
+        return None
     charge = stripe.Charge.retrieve(stripe_id(refund["charge"]), **stripe_options())
     return record_refund(refund, charge, invoice_id=invoice_id, note=DUPLICATE_NOTE)
 

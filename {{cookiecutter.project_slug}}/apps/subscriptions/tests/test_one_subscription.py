@@ -124,6 +124,28 @@ def test_a_subscription_made_in_stripe_beside_the_linked_one_is_ended(
     assert len([m for m in mail.outbox if NOTICE in m.subject]) == 1
 
 
+def test_a_duplicate_refunded_by_hand_first_is_still_ended_and_told(
+    billing, pro, stripe_catalogue, stripe_emulator
+):
+    duplicate = stripe.Subscription.create(
+        customer=billing.customer_id,
+        items=[{"price": stripe_catalogue["starter"].id, "quantity": 1}],
+        **stripe_options(),
+    )
+    invoice = stripe.Invoice.retrieve(
+        duplicate.latest_invoice, expand=["payments"], **stripe_options()
+    )
+    [payment] = invoice.payments.data
+    stripe.Refund.create(
+        payment_intent=payment.payment.payment_intent, **stripe_options()
+    )
+    billing.deliver()
+    assert stripe_emulator.get("subscription", duplicate.id)["status"] == "canceled"
+    assert len(refunds_of(stripe_emulator, duplicate.id)) == 1
+    [notice] = [m for m in mail.outbox if NOTICE in m.subject]
+    assert "refunded" not in notice.subject
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_return_page_and_the_webhook_at_once_settle_a_duplicate_once(
     billing_client, subscriber, urls, stripe_catalogue, stripe_emulator, monkeypatch
