@@ -25,14 +25,16 @@ def open_session(customer_id, subscriber, price) -> str:
     """A subscription Checkout session for `subscriber` made straight in Stripe, as a
     second tab's (its return page is the subscriber's)."""
     reference = subscriber_reference(subscriber)
-    success_url = subscriber_reverse("checkout_success", subscriber)
+    page = subscriber_reverse("checkout_success", subscriber)
+    # Stripe puts the session's id in its place.
+    success_url = "http://testserver" + page + "?session_id={CHECKOUT_SESSION_ID}"
     return stripe.checkout.Session.create(
         mode="subscription",
         customer=customer_id,
         client_reference_id=reference,
         metadata={"subscriber": reference},
         line_items=[{"price": price.id, "quantity": 1}],
-        success_url=f"http://testserver{success_url}?session_id={{CHECKOUT_SESSION_ID}}",
+        success_url=success_url,
         **stripe_options(),
     ).id
 
