@@ -21,7 +21,7 @@ def create_team_on_sign_up(sender, request, user, **kwargs):
 
 @receiver(post_save, sender=Membership)
 def mark_seats_changed_on_join(sender, instance, created, **kwargs):
-    """A new member is a new seat: the next seat sync pushes the count to Stripe."""
+    """A new member is a new seat: its sync to Stripe is queued once it commits."""
     if created:
         mark_billing_details_changed(Team(pk=instance.team_id))
 
