@@ -15,8 +15,8 @@ SIGN_UP_MAILS = (
     "account/email/account_already_exists",
 )
 SIGN_UP_MAIL_NOT_SENT = (
-    "We could not send the confirmation e-mail just now. Your account is saved: in a "
-    "few minutes, log in again or open your e-mail addresses to have it sent again."
+    "We could not send the confirmation e-mail just now. In a few minutes, log in "
+    "again or open your e-mail addresses to have it sent again."
 )
 MAIL_NOT_SENT = "We could not send you an e-mail just now. Please try again later."
 # Set on a request whose mail failed, to hold back allauth's "e-mail sent" message.
