@@ -98,3 +98,17 @@ def test_password_reset_with_the_mail_server_down_says_to_try_again(
     assert response.status_code == 302
     [error] = errors_shown(response)
     assert "could not send" in error
+
+
+def test_adding_an_address_with_the_mail_server_down_says_so(
+    client, user, mail_server_down
+):
+    client.force_login(user)
+
+    response = client.post(
+        reverse("account_email"), {"email": "added@example.com", "action_add": ""}
+    )
+
+    assert response.status_code == 302
+    [error] = errors_shown(response)
+    assert "could not send the confirmation e-mail" in error
