@@ -367,7 +367,7 @@ DJSTRIPE_SUBSCRIBER_MODEL = "users.User"
 {%- endif %}
 # The local stand-in for Stripe (python -m stripe_emulator); refused in production.
 STRIPE_EMULATOR = env.bool("STRIPE_EMULATOR", default=False)
-# `make dev` starts it on STRIPE_EMULATOR_PORT (see the Procfile).
+# `make dev` starts it on STRIPE_EMULATOR_PORT (see Procfile.dev).
 STRIPE_EMULATOR_PORT = env.int("STRIPE_EMULATOR_PORT", default=12111)
 STRIPE_EMULATOR_URL = env(
     "STRIPE_EMULATOR_URL", default=f"http://127.0.0.1:{STRIPE_EMULATOR_PORT}"

@@ -156,7 +156,7 @@ def test_every_line_of_the_example_works_uncommented_as_written(tmp_path):
 
 
 def test_make_dev_lets_the_real_environment_win_over_env_file(tmp_path):
-    # The command `make dev` starts its processes with, run on a probe Procfile.
+    # The command `make dev` starts its processes with, run on a probe process list.
     venv = Path(sys.executable).parent.parent
     honcho = subprocess.run(
         ["make", "-s", f"VENV={venv}", "--eval=honcho: ; @echo $(HONCHO)", "honcho"],
@@ -166,7 +166,8 @@ def test_make_dev_lets_the_real_environment_win_over_env_file(tmp_path):
         check=True,
     ).stdout.split()
     probe = "import os; print('X=' + os.environ.get('X', 'unset'))"
-    (tmp_path / "Procfile").write_text(f'probe: {sys.executable} -c "{probe}"\n')
+    procfile = honcho[honcho.index("-f") + 1]
+    (tmp_path / procfile).write_text(f'probe: {sys.executable} -c "{probe}"\n')
     (tmp_path / ".env").write_text("X=from-env-file\n")
 
     started = subprocess.run(
