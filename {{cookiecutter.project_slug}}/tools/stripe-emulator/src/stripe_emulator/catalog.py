@@ -13,6 +13,7 @@ from .params import (
     as_bool,
     as_int,
     as_list,
+    as_strings,
     check_nested,
     check_params,
     clone,
@@ -106,7 +107,7 @@ def _apply_product_fields(store: Store, product: JSON, params: JSON) -> None:
     if "shippable" in params:
         product["shippable"] = as_bool(params["shippable"], "shippable")
     if "images" in params:
-        product["images"] = [str(i) for i in as_list(params["images"], "images")]
+        product["images"] = as_strings(params["images"], "images")
     if "metadata" in params:
         product["metadata"] = merge_metadata(product["metadata"], params["metadata"])
     if "marketing_features" in params:
@@ -189,7 +190,7 @@ def list_products(store: Store, params: JSON) -> JSON:
         active = as_bool(params["active"], "active")
         products = [p for p in products if p["active"] == active]
     if params.get("ids"):
-        ids = set(as_list(params["ids"], "ids"))
+        ids = set(as_strings(params["ids"], "ids"))
         products = [p for p in products if p["id"] in ids]
     matches = created_filter(params.get("created"))
     products = [p for p in products if matches(p["created"])]
@@ -311,7 +312,8 @@ def _price_product(store: Store, params: JSON) -> str:
 
 
 def _recurring(raw: Any) -> JSON:
-    if not isinstance(raw, dict) or raw.get("interval") not in INTERVALS:
+    interval = raw.get("interval") if isinstance(raw, dict) else None
+    if not isinstance(interval, str) or interval not in INTERVALS:
         raise invalid(
             "recurring[interval] must be day, week, month or year.",
             param="recurring[interval]",
@@ -466,7 +468,7 @@ def list_prices(store: Store, params: JSON) -> JSON:
         if params.get(field):
             prices = [p for p in prices if p[field] == params[field]]
     if params.get("lookup_keys"):
-        keys = set(as_list(params["lookup_keys"], "lookup_keys"))
+        keys = set(as_strings(params["lookup_keys"], "lookup_keys"))
         prices = [p for p in prices if p["lookup_key"] in keys]
     recurring = params.get("recurring")
     if isinstance(recurring, dict) and recurring.get("interval"):

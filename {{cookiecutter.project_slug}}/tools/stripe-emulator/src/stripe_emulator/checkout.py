@@ -21,6 +21,7 @@ from .params import (
     LIST_PARAMS,
     as_bool,
     as_int,
+    as_url,
     check_params,
     clone,
     merge_metadata,
@@ -119,6 +120,11 @@ def _refuse_params_of_other_mode(params: JSON) -> None:
 def create_checkout_session(store: Store, params: JSON) -> JSON:
     """`POST /v1/checkout/sessions` in `subscription` or `payment` mode."""
     check_params(params, CHECKOUT_FIELDS, required=["mode", "success_url"])
+    # The hosted page redirects to both: only web addresses, never javascript: or data:.
+    success = as_url(params["success_url"], "success_url")
+    cancel = (
+        as_url(params["cancel_url"], "cancel_url") if params.get("cancel_url") else None
+    )
     mode = params["mode"]
     if mode not in ("subscription", "payment"):
         raise invalid(
@@ -163,8 +169,8 @@ def create_checkout_session(store: Store, params: JSON) -> JSON:
     payment_data = {}
     if mode == "payment":
         payment_data = checkout_money.payment_fields(params, session)
-    session["success_url"] = params["success_url"]
-    session["cancel_url"] = params.get("cancel_url") or None
+    session["success_url"] = success
+    session["cancel_url"] = cancel
     session["client_reference_id"] = params.get("client_reference_id") or None
     session["customer"] = customer["id"] if customer else None
     session["customer_email"] = params.get("customer_email") or None

@@ -28,6 +28,7 @@ from .params import (
     as_bool,
     as_int,
     as_list,
+    as_string,
     check_nested,
     check_params,
     clone,
@@ -120,7 +121,7 @@ def _discount_terms(params: JSON) -> JSON:
         )
     if has_percent:
         try:
-            percent = float(params["percent_off"])
+            percent = float(as_string(params["percent_off"], "percent_off"))
         except ValueError:
             percent = -1.0
         if not 0 < percent <= 100:

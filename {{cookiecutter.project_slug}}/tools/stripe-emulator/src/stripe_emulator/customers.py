@@ -12,7 +12,14 @@ from .errors import StripeError, card_declined, invalid, missing
 from .events import diff, emit
 from .lifecycle import ENDED, end_subscription
 from .listing import list_response, simple_list
-from .params import LIST_PARAMS, as_list, check_params, clone, merge_metadata
+from .params import (
+    LIST_PARAMS,
+    as_string,
+    as_strings,
+    check_params,
+    clone,
+    merge_metadata,
+)
 from .shapes import JSON
 from .store import Store
 
@@ -62,6 +69,7 @@ CUSTOMER_FIELDS = {
 
 def card_for(card: str) -> tuple[str, str, str]:
     """Resolve 'success' / 'decline' / a card number / a pm_card_* token to a test card."""
+    card = as_string(card, "payment_method")
     number = CARD_ALIASES.get(card, TEST_TOKENS.get(card, card))
     number = re.sub(r"\D", "", str(number))
     if number not in TEST_CARDS:
@@ -94,7 +102,7 @@ def _apply_customer_fields(
     if "metadata" in params:
         customer["metadata"] = merge_metadata(customer["metadata"], params["metadata"])
     if "preferred_locales" in params:
-        customer["preferred_locales"] = as_list(
+        customer["preferred_locales"] = as_strings(
             params["preferred_locales"], "preferred_locales"
         )
     if "tax_exempt" in params:

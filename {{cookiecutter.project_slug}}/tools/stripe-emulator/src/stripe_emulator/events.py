@@ -5,7 +5,14 @@ from typing import Any
 
 from . import shapes, webhooks
 from .listing import list_ordered
-from .params import LIST_PARAMS, as_bool, as_list, check_params, clone
+from .params import (
+    LIST_PARAMS,
+    as_bool,
+    as_string,
+    as_strings,
+    check_params,
+    clone,
+)
 from .shapes import JSON
 from .store import Store
 
@@ -60,14 +67,14 @@ def list_events(store: Store, params: JSON) -> JSON:
     are (Stripe keeps 30 days of them; the emulator keeps them all)."""
     check_params(params, LIST_PARAMS | {"type", "types", "created", "delivery_success"})
     checks: list[Callable[[JSON], bool]] = []
-    pattern = params.get("type")
+    pattern = as_string(params.get("type") or "", "type")
     if pattern and pattern.endswith("*"):
         prefix = pattern[:-1]
         checks.append(lambda e: e["type"].startswith(prefix))
     elif pattern:
         checks.append(lambda e: e["type"] == pattern)
     if params.get("types"):
-        types = set(as_list(params["types"], "types"))
+        types = set(as_strings(params["types"], "types"))
         checks.append(lambda e: e["type"] in types)
     if "delivery_success" in params:
         wanted = as_bool(params["delivery_success"], "delivery_success")

@@ -18,7 +18,7 @@ from . import billing_shapes, shapes
 from .customers import TEST_TOKENS, card_for
 from .errors import StripeError, invalid
 from .events import emit
-from .params import as_bool, as_int, check_params, merge_metadata
+from .params import as_bool, as_int, as_string, as_url, check_params, merge_metadata
 from .payments import charge_intent
 from .shapes import JSON
 from .store import Store
@@ -92,7 +92,7 @@ def card_payment_method(store: Store, card: str, customer_id: str | None) -> JSO
 
 
 def _payment_method(store: Store, value: str, customer_id: str | None) -> JSON:
-    if value in TEST_TOKENS:
+    if as_string(value, "payment_method") in TEST_TOKENS:
         return card_payment_method(store, value, customer_id)
     pm = store.fetch("payment_method", value, "payment_method")
     if pm["customer"] and pm["customer"] != customer_id:
@@ -173,6 +173,8 @@ def _confirm(store: Store, intent: JSON, params: JSON) -> JSON:
 def create_payment_intent(store: Store, params: JSON) -> JSON:
     """`POST /v1/payment_intents` (and `confirm=true` to charge at once)."""
     check_params(params, CREATE_FIELDS, required=["amount", "currency"])
+    if params.get("return_url"):
+        as_url(params["return_url"], "return_url")
     currency = str(params["currency"]).lower()
     if not re.match(r"^[a-z]{3}$", currency):
         raise invalid(f"Invalid currency: {params['currency']}.", param="currency")
@@ -210,6 +212,8 @@ def create_payment_intent(store: Store, params: JSON) -> JSON:
 def confirm_payment_intent(store: Store, params: JSON, id: str) -> JSON:
     """`POST /v1/payment_intents/{id}/confirm`."""
     check_params(params, CONFIRM_FIELDS)
+    if params.get("return_url"):
+        as_url(params["return_url"], "return_url")
     return _confirm(store, store.fetch("payment_intent", id), params)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import shapes
 from .errors import invalid, missing, parameter_unknown
-from .params import LIST_PARAMS, as_int, check_params, clone, created_filter
+from .params import LIST_PARAMS, as_int, as_string, check_params, clone, created_filter
 from .shapes import JSON
 from .store import INDEXED_FIELDS, Store
 
@@ -103,7 +103,7 @@ def list_ordered(
     backwards = bool(params.get("ending_before"))
     for param in ("starting_after", "ending_before"):
         if params.get(param):
-            cursor = params[param]
+            cursor = as_string(params[param], param)
             key = store.order_key(cursor)
             if key is None or objects[cursor]["object"] != object_type:
                 raise missing("object", cursor, param)
@@ -133,6 +133,7 @@ def list_ordered(
 
 
 def _position(ordered: list[JSON], cursor: str, param: str) -> int:
+    cursor = as_string(cursor, param)
     for index, obj in enumerate(ordered):
         if obj["id"] == cursor:
             return index
@@ -175,7 +176,7 @@ def expand(store: Store, result: JSON, paths: Any) -> JSON:
     if not isinstance(paths, list):
         raise invalid("Invalid array", param="expand")
     for path in paths:
-        parts = path.split(".")
+        parts = as_string(path, "expand").split(".")
         depth = len([p for p in parts if p != "data"])
         if depth > MAX_EXPAND_DEPTH:
             raise invalid(

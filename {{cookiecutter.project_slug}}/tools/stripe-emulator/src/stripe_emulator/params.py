@@ -1,12 +1,25 @@
 """Reading Stripe's form parameters: types, allowed names, metadata updates."""
 
+import json
+import re
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import invalid, parameter_missing, parameter_unknown
 
 # Parameters every list endpoint takes.
 LIST_PARAMS = frozenset({"limit", "starting_after", "ending_before", "expand"})
+# Stripe's limits: https://docs.stripe.com/metadata#data
+METADATA_KEYS = 50
+METADATA_KEY_LENGTH = 40
+METADATA_VALUE_LENGTH = 500
+# Stripe's integers are 64-bit; its strings (URLs included) hold 5000 characters.
+INTEGER_LIMIT = 2**63
+INTEGER = re.compile(r"-?[0-9]{1,19}")
+STRING_LENGTH = 5000
+# Whitespace or control characters, which no URL Stripe takes contains.
+UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 def clone(value: Any) -> Any:
@@ -29,19 +42,58 @@ def as_bool(value: Any, param: str) -> bool:
     )
 
 
+def as_string(value: Any, param: str) -> str:
+    """A form string: an array or a hash in its place is Stripe's 400."""
+    if isinstance(value, str):
+        return value
+    raise invalid(
+        f"Invalid string: {json.dumps(value)}",
+        param=param,
+        code="parameter_invalid_string",
+    )
+
+
+def as_strings(value: Any, param: str) -> list[str]:
+    """A form array of strings (a lone string becomes a one-item list)."""
+    return [as_string(item, param) for item in as_list(value, param)]
+
+
+def as_url(value: Any, param: str) -> str:
+    """An absolute http(s) URL, as Stripe requires of every URL it redirects to
+    or posts to (test mode takes http as well as https)."""
+    url = as_string(value, param)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if (
+        len(url) > STRING_LENGTH
+        or parts.scheme not in ("http", "https")
+        or not host
+        or UNSAFE_IN_URL.search(url)
+    ):
+        raise invalid("Not a valid URL", param=param, code="url_invalid")
+    return url
+
+
 def as_int(value: Any, param: str, minimum: int | None = None) -> int:
     """A form integer, with Stripe's error for anything else."""
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     else:
-        try:
-            number = int(str(value))
-        except ValueError:
+        # Digits only: Python's int() would also take "1_000", " 5" or "٣".
+        if not isinstance(value, str) or not INTEGER.fullmatch(value):
             raise invalid(
                 f"Invalid integer: {value}",
                 param=param,
                 code="parameter_invalid_integer",
-            ) from None
+            )
+        number = int(value)
+    if not -INTEGER_LIMIT <= number < INTEGER_LIMIT:
+        raise invalid(
+            f"Invalid integer: {value}", param=param, code="parameter_invalid_integer"
+        )
     if minimum is not None and number < minimum:
         raise invalid(
             f"This value must be greater than or equal to {minimum}.",
@@ -78,17 +130,38 @@ def check_nested(value: Any, allowed: Collection[str], param: str) -> dict[str, 
 def merge_metadata(
     current: dict[str, str] | None, update: Any, param: str = "metadata"
 ) -> dict[str, str]:
-    """Stripe's metadata update: '' clears all, a key set to '' is removed."""
+    """Stripe's metadata update: '' clears all, a key set to '' is removed; at most
+    50 keys of up to 40 characters, each value a string of up to 500."""
     if update in ("", None):
         return {}
     if not isinstance(update, dict):
         raise invalid("Invalid object", param=param, code="parameter_invalid_object")
     merged = dict(current or {})
     for key, value in update.items():
+        where = f"{param}[{key}]"
+        value = as_string(value, where)
+        if len(str(key)) > METADATA_KEY_LENGTH:
+            raise invalid(
+                f"Metadata keys can have up to {METADATA_KEY_LENGTH} characters.",
+                param=where,
+                code="parameter_invalid_string",
+            )
+        if len(value) > METADATA_VALUE_LENGTH:
+            raise invalid(
+                f"Metadata values can have up to {METADATA_VALUE_LENGTH} characters.",
+                param=where,
+                code="parameter_invalid_string",
+            )
         if value == "":
             merged.pop(key, None)
         else:
-            merged[str(key)] = str(value)
+            merged[str(key)] = value
+    if len(merged) > METADATA_KEYS:
+        raise invalid(
+            f"Metadata can have up to {METADATA_KEYS} keys.",
+            param=param,
+            code="parameter_invalid_object",
+        )
     return merged
 
 

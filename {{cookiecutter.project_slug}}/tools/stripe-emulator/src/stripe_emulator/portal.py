@@ -23,7 +23,7 @@ from .errors import StripeError, invalid, missing
 from .events import diff, emit
 from .invoices import pay_invoice
 from .lifecycle import ENDED
-from .params import as_int, check_params, clone
+from .params import as_int, as_url, check_params, clone
 from .portal_configurations import default_configuration
 from .shapes import JSON
 from .store import Store
@@ -58,6 +58,9 @@ def create_portal_session(store: Store, params: JSON) -> JSON:
         },
         required=["customer"],
     )
+    # The portal's Return link goes there: only web addresses, never javascript:.
+    if params.get("return_url"):
+        as_url(params["return_url"], "return_url")
     customer = store.fetch("customer", params["customer"], "customer")
     if params.get("configuration"):
         config = store.fetch(

@@ -17,6 +17,9 @@ from .params import (
     as_bool,
     as_int,
     as_list,
+    as_string,
+    as_strings,
+    as_url,
     check_nested,
     check_params,
     clone,
@@ -80,7 +83,7 @@ def _choice(value: Any, group: str, key: str) -> str:
 
 
 def _subset(value: Any, allowed: tuple[str, ...], param: str) -> list[str]:
-    chosen = [str(v) for v in as_list(value, param)]
+    chosen = as_strings(value, param)
     for index, name in enumerate(chosen):
         if name not in allowed:
             raise invalid(
@@ -101,7 +104,7 @@ def _products(store: Store, value: Any) -> list[JSON]:
         if not entry.get("product"):
             raise parameter_missing(f"{where}[product]")
         product = store.fetch("product", entry["product"], f"{where}[product]")
-        prices = [str(p) for p in as_list(entry.get("prices"), f"{where}[prices]")]
+        prices = as_strings(entry.get("prices"), f"{where}[prices]")
         if not prices:
             raise parameter_missing(f"{where}[prices]")
         for price_id in prices:
@@ -150,7 +153,7 @@ def _apply_feature(store: Store, group: str, target: JSON, raw: JSON) -> None:
             reason = check_nested(value, {"enabled", "options"}, f"{param}[{key}]")
             target[key] = {
                 "enabled": as_bool(reason.get("enabled", False), f"{param}[{key}]"),
-                "options": [str(o) for o in as_list(reason.get("options"), key)],
+                "options": as_strings(reason.get("options"), key),
             }
         elif key == "schedule_at_period_end":
             schedule = check_nested(value, {"conditions"}, f"{param}[{key}]")
@@ -175,9 +178,15 @@ def _apply_configuration_fields(store: Store, config: JSON, params: JSON) -> Non
             "business_profile",
         )
         for key, value in profile.items():
+            value = as_string(value, f"business_profile[{key}]")
+            if key.endswith("_url") and value:
+                as_url(value, f"business_profile[{key}]")
             config["business_profile"][key] = value or None
     if "default_return_url" in params:
-        config["default_return_url"] = params["default_return_url"] or None
+        url = params["default_return_url"]
+        config["default_return_url"] = (
+            as_url(url, "default_return_url") if url else None
+        )
     if "login_page" in params:
         login = check_nested(params["login_page"], {"enabled"}, "login_page")
         if as_bool(login.get("enabled", False), "login_page[enabled]"):

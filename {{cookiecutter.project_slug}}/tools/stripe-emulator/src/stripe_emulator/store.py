@@ -24,7 +24,7 @@ from typing import Any
 
 from . import shapes
 from .errors import StripeError, missing
-from .params import clone
+from .params import as_string, clone
 from .shapes import JSON
 
 ID_ALPHABET = string.ascii_letters + string.digits
@@ -207,13 +207,15 @@ class Store:
         if values is not None:
             self._unindex(object_id, obj["object"], values)
 
-    def find(self, object_id: str | None) -> JSON | None:
+    def find(self, object_id: str | None, param: str = "id") -> JSON | None:
         """The stored object (not a copy), or None."""
-        return self.objects.get(object_id) if object_id else None
+        if not object_id:
+            return None
+        return self.objects.get(as_string(object_id, param))
 
     def fetch(self, object_type: str, object_id: str, param: str = "id") -> JSON:
         """The stored object of that type (not a copy), or Stripe's 404."""
-        obj = self.objects.get(object_id)
+        obj = self.objects.get(as_string(object_id, param))
         if obj is None or obj["object"] != object_type:
             name = object_type.rsplit(".", 1)[-1].replace("_", " ")
             raise missing(name, object_id, param)
@@ -237,6 +239,8 @@ class Store:
 
     def where(self, object_type: str, field: str, value: Any) -> list[JSON]:
         """Stored objects of a type whose `field` equals `value` (not copies)."""
+        if isinstance(value, (dict, list)):  # a request's array or hash
+            as_string(value, field)
         bucket = self._index.get((object_type, field))
         if bucket is None:
             if field in INDEXED_FIELDS.get(object_type, ()):

@@ -20,7 +20,7 @@ from .errors import invalid
 from .events import diff, emit
 from .invoices import Line, collect, new_invoice
 from .lifecycle import ENDED, warn_if_trial_ends_soon, warn_trial_end
-from .params import as_bool, as_int, as_list, check_params, merge_metadata
+from .params import as_bool, as_int, as_list, as_string, check_params, merge_metadata
 from .pauses import pause_collection_param
 from .shapes import JSON
 from .store import Store
@@ -152,7 +152,7 @@ def update_items(
     for index, change in enumerate(as_list(raw, "items")):
         change = _checked_change(index, change)
         if change.get("id"):
-            if change["id"] not in current:
+            if as_string(change["id"], f"items[{index}][id]") not in current:
                 raise invalid(
                     f"Subscription item {change['id']} does not belong to this subscription.",
                     param=f"items[{index}][id]",

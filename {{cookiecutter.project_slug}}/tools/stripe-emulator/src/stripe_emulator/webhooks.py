@@ -26,7 +26,15 @@ from typing import TYPE_CHECKING
 from . import shapes
 from .errors import invalid
 from .listing import list_response
-from .params import LIST_PARAMS, as_bool, as_list, check_params, clone, merge_metadata
+from .params import (
+    LIST_PARAMS,
+    as_bool,
+    as_strings,
+    as_url,
+    check_params,
+    clone,
+    merge_metadata,
+)
 from .shapes import JSON
 from .store import Store
 
@@ -66,7 +74,7 @@ def event_matches(enabled_events: list[str], event_type: str) -> bool:
 
 
 def _enabled_events(raw: object) -> list[str]:
-    events = [str(e) for e in as_list(raw, "enabled_events")]
+    events = as_strings(raw, "enabled_events")
     if not events:
         raise invalid(
             "Missing required param: enabled_events.",
@@ -83,21 +91,14 @@ def _enabled_events(raw: object) -> list[str]:
     return events
 
 
-def _check_url(url: str | None) -> str:
-    if not re.match(r"^https?://[^/\s]+", url or ""):
-        raise invalid(
-            "Invalid URL: the url must start with http:// or https://.",
-            param="url",
-            code="url_invalid",
-        )
-    return str(url)
-
-
 def create_webhook_endpoint(store: Store, params: JSON) -> JSON:
     check_params(params, ENDPOINT_FIELDS, required=["url", "enabled_events"])
     secret = "whsec_" + secrets.token_hex(24)
     endpoint = shapes.webhook_endpoint(
-        store.new_id("webhook_endpoint"), store.now(), _check_url(params["url"]), secret
+        store.new_id("webhook_endpoint"),
+        store.now(),
+        as_url(params["url"], "url"),
+        secret,
     )
     # Stripe shows the secret once, in the answer to the create.
     endpoint.pop("secret")
@@ -121,7 +122,7 @@ def update_webhook_endpoint(store: Store, params: JSON, id: str) -> JSON:
     )
     endpoint = store.fetch("webhook_endpoint", id)
     if "url" in params:
-        endpoint["url"] = _check_url(params["url"])
+        endpoint["url"] = as_url(params["url"], "url")
     if "enabled_events" in params:
         endpoint["enabled_events"] = _enabled_events(params["enabled_events"])
     if "description" in params:
