@@ -80,6 +80,32 @@ def server(tmp_path):
     emulator.stop()
 
 
+@pytest.fixture
+def plan(server):
+    """A monthly price (9.00 USD) on the HTTP door."""
+    _, _, text = http("POST", server.url + "/v1/products", "name=Pro")
+    _, _, text = http(
+        "POST",
+        server.url + "/v1/prices",
+        f"product={json.loads(text)['id']}&currency=usd&unit_amount=900"
+        "&recurring[interval]=month",
+    )
+    return json.loads(text)
+
+
+@pytest.fixture
+def session(server, plan):
+    """An open subscription Checkout Session for `plan` on the HTTP door."""
+    _, _, text = http(
+        "POST",
+        server.url + "/v1/checkout/sessions",
+        f"mode=subscription&line_items[0][price]={plan['id']}&line_items[0][quantity]=1"
+        "&customer_email=eve@example.com&cancel_url=https://site.test/pricing"
+        "&success_url=https://site.test/done?session_id={CHECKOUT_SESSION_ID}",
+    )
+    return json.loads(text)
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None

@@ -19,31 +19,6 @@ def api(server, method, path, body=None):
     return status, json.loads(text)
 
 
-@pytest.fixture
-def plan(server):
-    _, product = api(server, "POST", "/v1/products", "name=Pro")
-    _, price = api(
-        server,
-        "POST",
-        "/v1/prices",
-        f"product={product['id']}&currency=usd&unit_amount=900&recurring[interval]=month",
-    )
-    return price
-
-
-@pytest.fixture
-def session(server, plan):
-    _, created = api(
-        server,
-        "POST",
-        "/v1/checkout/sessions",
-        f"mode=subscription&line_items[0][price]={plan['id']}&line_items[0][quantity]=1"
-        "&customer_email=eve@example.com&cancel_url=https://site.test/pricing"
-        "&success_url=https://site.test/done?session_id={CHECKOUT_SESSION_ID}",
-    )
-    return created
-
-
 def test_the_api_answers_over_http(server):
     status, headers, text = http("GET", server.url + "/v1/account")
     assert status == 200

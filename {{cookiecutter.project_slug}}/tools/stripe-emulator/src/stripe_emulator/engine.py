@@ -29,8 +29,9 @@ from . import (
     webhooks,
 )
 from .encoding import parse_params
-from .errors import StripeError, invalid, parameter_unknown
+from .errors import StripeError, invalid
 from .routes import ROUTER
+from .settings import check_settings
 from .shapes import JSON
 from .store import Store, random_suffix
 
@@ -114,9 +115,7 @@ class Engine:
     def settings(self, **changes: Any) -> JSON:
         """Read or change engine settings (dunning schedule, webhook retry delays...)."""
         with self.lock:
-            unknown = set(changes) - set(self.store.settings)
-            if unknown:
-                raise parameter_unknown(sorted(unknown)[0])
+            changes = check_settings(self.store.settings, changes)
             self.store.settings.update(changes)
             if changes:
                 self.store.changed()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import tempfile
 import threading
 import time
@@ -12,13 +14,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import documents, pages
+from . import control, documents, origins, pages
 from .encoding import parse_params
 from .engine import Engine, FaultTimeout
 from .errors import StripeError
 from .webhooks import WebhookSender
 
 MAX_BODY = 1024 * 1024
+CONTENT_LENGTH = re.compile(r"[0-9]{1,12}")
+# Connections waiting to be accepted: a burst of tests or page loads must not be
+# refused (the kernel may cap it lower, at net.core.somaxconn).
+LISTEN_BACKLOG = 1024
+# Seconds a connection may sit idle or dribble its request before it is closed.
+REQUEST_TIMEOUT = 60.0
 
 
 class StateFile:
@@ -100,15 +108,54 @@ class Handler(BaseHTTPRequestHandler):
     def engine(self) -> Engine:
         return self.server.engine
 
+    def setup(self) -> None:
+        # A client that stops sending (or never sends its body) is dropped, not
+        # waited for forever.
+        self.timeout = self.server.request_timeout
+        super().setup()
+
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 
+    def send_error(
+        self, code: int, message: str | None = None, explain: str | None = None
+    ) -> None:
+        """Unreadable requests (bad request line, headers, method) get Stripe's
+        error body too, and the connection closes."""
+        self.close_connection = True
+        text = message or self.responses.get(code, ("Bad request",))[0]
+        error = StripeError(code, text, error_type="invalid_request_error")
+        self._json(code, error.body())
+
+    def _refuse_body(self, status: int, message: str) -> StripeError:
+        # The body was not read, so what follows on the connection is not a request.
+        self.close_connection = True
+        return StripeError(status, message, error_type="invalid_request_error")
+
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding"):
+            raise self._refuse_body(
+                400,
+                "Invalid request: send the body with a Content-Length, not chunked.",
+            )
+        lengths = [v.strip() for v in self.headers.get_all("Content-Length") or []]
+        if not lengths:
+            return b""
+        if len(set(lengths)) > 1 or not CONTENT_LENGTH.fullmatch(lengths[0]):
+            raise self._refuse_body(
+                400, "Invalid request: Content-Length must be one number of bytes."
+            )
+        length = int(lengths[0])
         if length > MAX_BODY:
-            raise StripeError(400, "Request body too large.")
-        return self.rfile.read(length) if length else b""
+            raise self._refuse_body(400, "Request body too large.")
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            raise self._refuse_body(408, "The request body did not arrive.") from None
+        if len(body) < length:
+            raise self._refuse_body(400, "Invalid request: the body ended early.")
+        return body
 
     def _send(
         self,
@@ -122,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         headers = dict(headers or {})
         headers.setdefault("Content-Type", content_type)
+        if self.close_connection:
+            headers["Connection"] = "close"
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
@@ -157,6 +206,16 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path
         try:
+            refused = origins.refusal(
+                method,
+                self.headers.get("Host"),
+                self.headers.get("Origin"),
+                self.headers.get("Referer"),
+                self.server.allowed_hosts,
+            )
+            if refused:
+                self.close_connection = True
+                raise refused
             body = self._read_body()
             if path.startswith("/v1/"):
                 self._api(method, path, parts.query, body)
@@ -316,76 +375,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def _control(self, method: str, path: str, query: str, body: bytes) -> None:
         """Control routes for tests and scripts (no API key: the emulator is local)."""
-        engine = self.engine
         content_type = self.headers.get("Content-Type", "")
-        if "json" in content_type and body:
-            params = json.loads(body)
-        else:
-            params = parse_params(body) if body else parse_params(query)
-        segments = path.strip("/").split("/")[1:]
-        if segments == ["faults"]:
-            if method == "POST":
-                if not params.get("path"):
-                    raise StripeError(
-                        400, "Missing required param: path.", param="path"
-                    )
-                status = params.get("status", 500)
-                status = status if status == "timeout" else int(status)
-                engine.add_fault(
-                    params["path"],
-                    times=int(params.get("times", params.get("n", 1))),
-                    status=status,
-                    method=params.get("method"),
-                    hang_seconds=float(params.get("hang_seconds", 30)),
-                )
-            elif method == "DELETE":
-                engine.clear_faults()
-            self._json(200, {"faults": list(engine.faults)})
-        elif segments == ["deliveries"] and method == "GET":
-            self._json(200, {"deliveries": engine.deliveries(params.get("event"))})
-        elif (
-            len(segments) == 3
-            and segments[0] == "events"
-            and segments[2] == "redeliver"
-        ):
-            queued = engine.redeliver(segments[1], params.get("endpoint"))
-            self._json(200, {"queued": queued})
-        elif (
-            len(segments) == 3
-            and segments[0] == "checkout"
-            and segments[2] == "complete"
-        ):
-            url = engine.complete_checkout(
-                segments[1],
-                card=params.get("card", "success"),
-                email=params.get("email"),
-                promotion_code=params.get("promotion_code"),
-            )
-            self._json(200, {"redirect": url})
-        elif segments == ["settings"]:
-            if method == "POST":
-                changes = {
-                    k: json.loads(v) if isinstance(v, str) and v[:1] in "[{" else v
-                    for k, v in params.items()
-                }
-                self._json(200, engine.settings(**changes))
-            else:
-                self._json(200, engine.settings())
-        elif segments == ["requests"]:
-            counts = [
-                {"method": m, "path": p, "count": n}
-                for (m, p), n in sorted(engine.request_counts.items())
-            ]
-            self._json(200, {"requests": counts})
-        elif segments == ["reset"] and method == "POST":
-            engine.reset()
-            self._json(200, {"reset": True})
-        elif segments in ([], [""]) and method == "GET":
-            self._json(
-                200, {"objects": engine.summary(), "faults": list(engine.faults)}
-            )
-        else:
-            raise StripeError(404, f"Unrecognized control route ({method}: {path}).")
+        params = control.control_params(content_type, body, query)
+        self._json(*control.answer(self.engine, method, path, params))
+
+
+class Server(ThreadingHTTPServer):
+    """A thread per connection, a deep listen queue, and quiet about clients that
+    hang up."""
+
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exception(), (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 class EmulatorServer:
@@ -399,10 +403,12 @@ class EmulatorServer:
         engine: Engine | None = None,
         verbose: bool = False,
         tick_seconds: float = 60.0,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = Server((host, port), Handler)
         self.host, self.port = self.httpd.server_address[:2]
+        self.httpd.allowed_hosts = origins.allowed_hosts(host, self.port)
+        self.httpd.request_timeout = request_timeout
         self.url = f"http://{host}:{self.port}"
         self.engine = engine or Engine(public_url=self.url)
         self.engine.public_url = self.url

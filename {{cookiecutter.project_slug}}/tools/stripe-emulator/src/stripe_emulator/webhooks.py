@@ -301,15 +301,17 @@ class WebhookSender:
         self._thread.join(timeout=5)
 
     def send(self, delivery_id: str) -> None:
-        url, body, headers = self.engine.delivery_request(delivery_id)
-        timeout = self.engine.settings()["webhook_timeout"]
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
+            url, body, headers = self.engine.delivery_request(delivery_id)
+            timeout = self.engine.settings()["webhook_timeout"]
+            request = urllib.request.Request(
+                url, data=body, headers=headers, method="POST"
+            )
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 self.engine.record_attempt(delivery_id, response.status)
         except urllib.error.HTTPError as error:
             self.engine.record_attempt(delivery_id, error.code, f"HTTP {error.code}")
-        except (OSError, ValueError) as error:
+        except Exception as error:  # a failed attempt, retried; the thread lives on
             self.engine.record_attempt(
                 delivery_id, None, str(error) or type(error).__name__
             )
