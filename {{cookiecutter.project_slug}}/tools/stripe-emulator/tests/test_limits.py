@@ -344,3 +344,18 @@ def test_malformed_values_never_fail_the_emulator(method, path, base):
 )
 def test_numbers_beyond_64_bits_are_refused(api, path, body, param):
     assert_400(api("POST", path, body), param)
+
+
+def test_timestamps_past_2200_are_refused(api, catalog, customer):
+    # A clock in the year 31 million once made every subscription on it fail.
+    assert_400(
+        api("POST", "/v1/test_helpers/test_clocks", f"frozen_time={10**15}"),
+        "frozen_time",
+    )
+    body = f"customer={customer['id']}&items[0][price]={catalog['monthly']['id']}"
+    for param in ("trial_end", "cancel_at"):
+        assert_400(api("POST", "/v1/subscriptions", f"{body}&{param}={2**62}"), param)
+    assert_400(
+        api("POST", "/v1/subscriptions", f"{body}&trial_period_days=731"),
+        "trial_period_days",
+    )

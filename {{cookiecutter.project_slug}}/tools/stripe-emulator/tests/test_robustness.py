@@ -96,6 +96,20 @@ def test_a_page_of_another_origin_cannot_act_in_the_portal(server, session):
     assert sub["status"] == "active"
 
 
+def test_a_hosted_page_form_with_an_array_is_a_400(server, session):
+    http("POST", server.url + f"/_emulator/checkout/{session['id']}/complete", "")
+    _, paid = api(server, "GET", f"/v1/checkout/sessions/{session['id']}")
+    _, portal = api(
+        server, "POST", "/v1/billing_portal/sessions", f"customer={paid['customer']}"
+    )
+    action = f"{portal['url']}/subscriptions/{paid['subscription']}/switch_price"
+
+    status, _, page = http("POST", action, "price[]=price_x", key=None)
+
+    assert status == 400
+    assert "Invalid string" in page
+
+
 def test_the_emulator_s_own_pages_and_loopback_names_are_accepted(server, session):
     own = {"Origin": server.url, "Referer": session["url"]}
     status, headers, _ = http(

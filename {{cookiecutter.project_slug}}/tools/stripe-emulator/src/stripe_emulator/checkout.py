@@ -19,8 +19,10 @@ from .invoices import DAY
 from .listing import simple_list
 from .params import (
     LIST_PARAMS,
+    MAX_TRIAL_DAYS,
     as_bool,
     as_int,
+    as_timestamp,
     as_url,
     check_params,
     clone,
@@ -337,9 +339,15 @@ def _complete_subscription(
         emit(store, "customer.updated", customer, diff(before, customer))
     trial_end = None
     if data.get("trial_end"):
-        trial_end = as_int(data["trial_end"], "subscription_data[trial_end]")
+        trial_end = as_timestamp(data["trial_end"], "subscription_data[trial_end]")
     elif data.get("trial_period_days"):
-        trial_end = now + as_int(data["trial_period_days"], "trial_period_days") * DAY
+        trial_end = (
+            now
+            + as_int(
+                data["trial_period_days"], "trial_period_days", maximum=MAX_TRIAL_DAYS
+            )
+            * DAY
+        )
     sub = start_subscription(
         store,
         customer,

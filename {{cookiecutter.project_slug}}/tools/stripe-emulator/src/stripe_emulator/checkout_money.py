@@ -26,7 +26,15 @@ from .errors import card_declined, invalid
 from .events import emit
 from .intents import card_payment_method, new_intent
 from .invoices import draft_invoice, finalize, mark_paid
-from .params import as_bool, as_int, as_list, check_nested, clone, merge_metadata
+from .params import (
+    as_bool,
+    as_int,
+    as_list,
+    as_timestamp,
+    check_nested,
+    clone,
+    merge_metadata,
+)
 from .payments import charge_intent
 from .shapes import JSON
 from .store import Store, random_suffix
@@ -129,7 +137,7 @@ def expires_at_param(params: JSON, now: int) -> int:
     """A session's `expires_at`: 30 minutes to 24 hours away (default 24 hours)."""
     if params.get("expires_at") in (None, ""):
         return now + LONGEST_EXPIRY
-    expires = as_int(params["expires_at"], "expires_at")
+    expires = as_timestamp(params["expires_at"], "expires_at")
     if not SHORTEST_EXPIRY <= expires - now <= LONGEST_EXPIRY:
         raise invalid(
             "The `expires_at` timestamp must be between 30 minutes and 24 hours"

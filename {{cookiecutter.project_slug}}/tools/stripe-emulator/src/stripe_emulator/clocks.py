@@ -6,7 +6,7 @@ from .customers import delete_customer
 from .errors import invalid
 from .events import emit
 from .listing import simple_list
-from .params import as_int, check_params
+from .params import as_timestamp, check_params
 from .schedule import run_steps
 from .shapes import JSON
 from .store import Store
@@ -14,7 +14,7 @@ from .store import Store
 
 def create_test_clock(store: Store, params: JSON) -> JSON:
     check_params(params, {"frozen_time", "name"}, required=["frozen_time"])
-    frozen = as_int(params["frozen_time"], "frozen_time", minimum=0)
+    frozen = as_timestamp(params["frozen_time"], "frozen_time")
     clock = shapes.test_clock(
         store.new_id("test_helpers.test_clock"),
         int(store.clock()),
@@ -50,7 +50,7 @@ def delete_test_clock(store: Store, params: JSON, id: str) -> JSON:
 def advance_test_clock(store: Store, params: JSON, id: str) -> JSON:
     check_params(params, {"frozen_time"}, required=["frozen_time"])
     clock = store.fetch("test_helpers.test_clock", id)
-    target = as_int(params["frozen_time"], "frozen_time")
+    target = as_timestamp(params["frozen_time"], "frozen_time")
     if target <= clock["frozen_time"]:
         raise invalid(
             "The frozen_time must be after the test clock's current frozen time.",

@@ -29,6 +29,7 @@ from .params import (
     as_int,
     as_list,
     as_string,
+    as_timestamp,
     check_nested,
     check_params,
     clone,
@@ -79,7 +80,7 @@ def display_amount(amount: int, currency: str) -> str:
 
 
 def _future(store: Store, value: Any, param: str) -> int:
-    moment = as_int(value, param)
+    moment = as_timestamp(value, param)
     if moment <= store.now():
         raise invalid(
             "Invalid timestamp: must be an integer Unix timestamp in the future.",

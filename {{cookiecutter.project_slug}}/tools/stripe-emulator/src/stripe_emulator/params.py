@@ -17,6 +17,10 @@ METADATA_VALUE_LENGTH = 500
 # Stripe's integers are 64-bit; its strings (URLs included) hold 5000 characters.
 INTEGER_LIMIT = 2**63
 INTEGER = re.compile(r"-?[0-9]{1,19}")
+# Timestamps end before 2200: far past any test, and dates stay computable.
+MAX_TIMESTAMP = 7_258_118_400
+# Stripe's longest trial.
+MAX_TRIAL_DAYS = 730
 STRING_LENGTH = 5000
 # Whitespace or control characters, which no URL Stripe takes contains.
 UNSAFE_IN_URL = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -77,7 +81,9 @@ def as_url(value: Any, param: str) -> str:
     return url
 
 
-def as_int(value: Any, param: str, minimum: int | None = None) -> int:
+def as_int(
+    value: Any, param: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """A form integer, with Stripe's error for anything else."""
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
@@ -100,7 +106,18 @@ def as_int(value: Any, param: str, minimum: int | None = None) -> int:
             param=param,
             code="parameter_invalid_integer",
         )
+    if maximum is not None and number > maximum:
+        raise invalid(
+            f"This value must be less than or equal to {maximum}.",
+            param=param,
+            code="parameter_invalid_integer",
+        )
     return number
+
+
+def as_timestamp(value: Any, param: str) -> int:
+    """A Unix timestamp (seconds) between 1970 and 2200."""
+    return as_int(value, param, minimum=0, maximum=MAX_TIMESTAMP)
 
 
 def check_params(

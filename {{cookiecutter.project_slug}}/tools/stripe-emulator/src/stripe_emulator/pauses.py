@@ -23,7 +23,7 @@ from .catalog import price_amount, price_name
 from .errors import invalid
 from .events import diff, emit
 from .invoices import Line, collect, new_invoice, void_invoice
-from .params import as_int, check_nested, check_params
+from .params import as_timestamp, check_nested, check_params
 from .shapes import JSON
 from .store import Store
 from .subscriptions import period_end, sub_items
@@ -48,7 +48,7 @@ def pause_collection_param(raw: Any, now: int) -> JSON | None:
         )
     resumes_at = None
     if fields.get("resumes_at") not in (None, ""):
-        resumes_at = as_int(fields["resumes_at"], "pause_collection[resumes_at]")
+        resumes_at = as_timestamp(fields["resumes_at"], "pause_collection[resumes_at]")
         if resumes_at <= now:
             raise invalid(
                 "Invalid timestamp: must be an integer Unix timestamp in the future.",

@@ -23,7 +23,7 @@ from .errors import StripeError, invalid, missing
 from .events import diff, emit
 from .invoices import pay_invoice
 from .lifecycle import ENDED
-from .params import as_int, as_url, check_params, clone
+from .params import as_int, as_string, as_url, check_params, clone
 from .portal_configurations import default_configuration
 from .shapes import JSON
 from .store import Store
@@ -258,6 +258,7 @@ def portal_action(
     Returns the subscription as the API shows it (for update_card without a
     subscription, the customer).
     """
+    price = as_string(price, "price") if price is not None else None
     session = store.fetch("billing_portal.session", session_id)
     config = session_configuration(store, session)
     if action == "update_card":

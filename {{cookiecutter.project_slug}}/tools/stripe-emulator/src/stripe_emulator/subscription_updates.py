@@ -20,7 +20,15 @@ from .errors import invalid
 from .events import diff, emit
 from .invoices import Line, collect, new_invoice
 from .lifecycle import ENDED, warn_if_trial_ends_soon, warn_trial_end
-from .params import as_bool, as_int, as_list, as_string, check_params, merge_metadata
+from .params import (
+    as_bool,
+    as_int,
+    as_list,
+    as_string,
+    as_timestamp,
+    check_params,
+    merge_metadata,
+)
 from .pauses import pause_collection_param
 from .shapes import JSON
 from .store import Store
@@ -218,7 +226,7 @@ def _apply_trial_end(store: Store, sub: JSON, params: JSON, now: int) -> None:
     """A new trial end in the future (trial_end=now is handled after the update)."""
     if params.get("trial_end") in (None, "", "now"):
         return
-    trial_end = as_int(params["trial_end"], "trial_end")
+    trial_end = as_timestamp(params["trial_end"], "trial_end")
     if trial_end <= now:
         raise invalid("Invalid timestamp: must be in the future.", param="trial_end")
     sub["status"] = "trialing"

@@ -26,9 +26,11 @@ from .lifecycle import (
 from .listing import list_ordered, list_response
 from .params import (
     LIST_PARAMS,
+    MAX_TRIAL_DAYS,
     as_bool,
     as_int,
     as_list,
+    as_timestamp,
     check_nested,
     check_params,
     created_filter,
@@ -304,7 +306,9 @@ def apply_cancel_fields(store: Store, sub: JSON, params: JSON, now: int) -> None
         )
     if "cancel_at" in params:
         value = params["cancel_at"]
-        cancel_at = as_int(value, "cancel_at") if value not in ("", None) else None
+        cancel_at = (
+            as_timestamp(value, "cancel_at") if value not in ("", None) else None
+        )
         if cancel_at is not None and cancel_at <= now:
             raise invalid(
                 "Invalid timestamp: must be an integer Unix timestamp in the future.",
@@ -347,9 +351,11 @@ def _trial_end_param(params: JSON, now: int) -> int | None:
     if params.get("trial_end") not in (None, ""):
         if params["trial_end"] == "now":
             return None
-        return as_int(params["trial_end"], "trial_end")
+        return as_timestamp(params["trial_end"], "trial_end")
     if params.get("trial_period_days") not in (None, ""):
-        days = as_int(params["trial_period_days"], "trial_period_days", 0)
+        days = as_int(
+            params["trial_period_days"], "trial_period_days", 0, MAX_TRIAL_DAYS
+        )
         return now + days * DAY if days else None
     return None
 
