@@ -76,33 +76,33 @@ def test_a_page_of_another_origin_cannot_pay_a_session(server, session):
     )
 
     assert_refused(status, json.loads(text), 403)
-    assert api(server, "GET", f"/v1/checkout/sessions/{session['id']}")[1][
-        "status"
-    ] == ("open")
+    _, still = api(server, "GET", f"/v1/checkout/sessions/{session['id']}")
+    assert still["status"] == "open"
 
 
-def test_a_page_of_another_origin_cannot_act_in_the_portal(server, session):
+def portal_action(server, session, action):
+    """(the URL of a portal action on the paid session's subscription, its id)."""
     http("POST", server.url + f"/_emulator/checkout/{session['id']}/complete", "")
     _, paid = api(server, "GET", f"/v1/checkout/sessions/{session['id']}")
     _, portal = api(
         server, "POST", "/v1/billing_portal/sessions", f"customer={paid['customer']}"
     )
-    action = f"{portal['url']}/subscriptions/{paid['subscription']}/cancel_now"
+    sub_id = paid["subscription"]
+    return f"{portal['url']}/subscriptions/{sub_id}/{action}", sub_id
+
+
+def test_a_page_of_another_origin_cannot_act_in_the_portal(server, session):
+    action, sub_id = portal_action(server, session, "cancel_now")
 
     status, _, text = http("POST", action, "", key=None, headers={"Referer": EVIL})
 
     assert_refused(status, json.loads(text), 403)
-    _, sub = api(server, "GET", f"/v1/subscriptions/{paid['subscription']}")
+    _, sub = api(server, "GET", f"/v1/subscriptions/{sub_id}")
     assert sub["status"] == "active"
 
 
 def test_a_hosted_page_form_with_an_array_is_a_400(server, session):
-    http("POST", server.url + f"/_emulator/checkout/{session['id']}/complete", "")
-    _, paid = api(server, "GET", f"/v1/checkout/sessions/{session['id']}")
-    _, portal = api(
-        server, "POST", "/v1/billing_portal/sessions", f"customer={paid['customer']}"
-    )
-    action = f"{portal['url']}/subscriptions/{paid['subscription']}/switch_price"
+    action, _ = portal_action(server, session, "switch_price")
 
     status, _, page = http("POST", action, "price[]=price_x", key=None)
 
