@@ -359,3 +359,34 @@ def test_timestamps_past_2200_are_refused(api, catalog, customer):
         api("POST", "/v1/subscriptions", f"{body}&trial_period_days=731"),
         "trial_period_days",
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "param"),
+    [
+        ("POST", "/v1/customers", "email=" + "x" * 5001, "email"),
+        (
+            "POST",
+            "/v1/prices",
+            "currency=usd&product=prod_missing&unit_amount=abc",
+            "unit_amount",
+        ),
+        (
+            "POST",
+            "/v1/subscriptions",
+            f"customer=cus_missing&items[0][quantity]={10**30}",
+            None,
+        ),
+        ("GET", "/v1/customers", "expand[]=data.nothing.here", "expand"),
+        ("GET", "/v1/checkout/sessions", "expand[]=data.nothing", "expand"),
+    ],
+)
+def test_values_are_checked_before_objects_are_looked_up(
+    api, method, path, body, param
+):
+    # Stripe checks what was sent before it looks anything up, and an unknown
+    # expansion is refused even when the list is empty.
+    if method == "GET":
+        assert_400(api(method, path, query=body), param)
+    else:
+        assert_400(api(method, path, body), param)

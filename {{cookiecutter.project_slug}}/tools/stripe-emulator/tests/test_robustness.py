@@ -43,6 +43,8 @@ def test_control_routes_refuse_other_origins(server, session, headers):
 
     assert_refused(status, body, 403)
     assert api(server, "GET", "/_emulator/")[1]["objects"]["checkout.session"] == 1
+    # Reading them from another site is refused too.
+    assert_refused(*api(server, "GET", "/_emulator/settings", headers=headers), 403)
 
 
 @pytest.mark.parametrize(

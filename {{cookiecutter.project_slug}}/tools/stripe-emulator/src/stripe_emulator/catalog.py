@@ -424,6 +424,10 @@ def _apply_price_fields(store: Store, price: JSON, params: JSON) -> None:
 
 def create_price(store: Store, params: JSON) -> JSON:
     check_params(params, PRICE_CREATE_FIELDS, required=["currency"])
+    # Stripe checks values before it looks objects up: a bad amount is a 400 even
+    # for an unknown product.
+    if "unit_amount" in params:
+        as_int(params["unit_amount"], "unit_amount", minimum=0)
     return store.render(new_price(store, params))
 
 

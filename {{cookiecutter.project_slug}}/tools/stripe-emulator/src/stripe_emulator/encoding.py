@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .errors import StripeError
+from .params import STRING_LENGTH
 
 
 def _malformed(key: str) -> StripeError:
@@ -61,6 +62,13 @@ def parse_params(raw: str | bytes) -> dict[str, Any]:
     root: dict[Any, Any] = {}
     append_counters: dict[tuple, int] = {}
     for key, value in pairs:
+        if len(value) > STRING_LENGTH:
+            raise StripeError(
+                400,
+                f"Invalid string: {key} can have up to {STRING_LENGTH} characters.",
+                code="parameter_invalid_string",
+                param=key,
+            )
         parts = _split_key(key)
         node = root
         path: tuple = ()

@@ -10,7 +10,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import shapes
+from . import billing_shapes, money_shapes, shapes
 from .errors import invalid, missing, parameter_unknown
 from .params import LIST_PARAMS, as_int, as_string, check_params, clone, created_filter
 from .shapes import JSON
@@ -18,6 +18,20 @@ from .store import INDEXED_FIELDS, Store
 
 MAX_EXPAND_DEPTH = 4
 NOT_EXPANDABLE = object()
+# What an empty list of a type holds, for checking `expand[]=data...` on a new account.
+TEMPLATES: dict[str, Callable[[], JSON]] = {
+    "customer": lambda: shapes.customer("cus_template", 0, 0),
+    "product": lambda: shapes.product("prod_template", 0, {"name": ""}),
+    "price": lambda: shapes.price("price_template", 0, "prod_template"),
+    "coupon": lambda: money_shapes.coupon("template", 0),
+    "checkout.session": lambda: billing_shapes.checkout_session("cs_template", 0, 0),
+    "subscription": lambda: billing_shapes.subscription(
+        "sub_template", 0, TEMPLATES["customer"]()
+    ),
+    "invoice": lambda: billing_shapes.invoice(
+        "in_template", 0, TEMPLATES["customer"](), ""
+    ),
+}
 
 
 def _limit(params: JSON) -> int:
@@ -201,6 +215,8 @@ def _expand_node(store: Store, node: Any, parts: list[str], path: str) -> None:
     if node.get("object") == "list" and head == "data":
         for item in node["data"]:
             _expand_node(store, item, rest, path)
+        if not node["data"] and rest:
+            _check_field(store, _sample(store, node.get("url") or ""), rest[0])
         return
     extra = _expand_extra(store, node, head)
     if extra is not NOT_EXPANDABLE:
@@ -216,6 +232,28 @@ def _expand_node(store: Store, node: Any, parts: list[str], path: str) -> None:
             _expanded(store, v, head) if isinstance(v, str) else v for v in value
         ]
     _expand_node(store, node[head], rest, path)
+
+
+def _check_field(store: Store, sample: JSON | None, field: str) -> None:
+    """Stripe refuses a path its objects do not have even when a list is empty."""
+    if (
+        sample is not None
+        and field not in sample
+        and _expand_extra(store, sample, field) is NOT_EXPANDABLE
+    ):
+        raise invalid(f"This property cannot be expanded ({field}).", param="expand")
+
+
+def _sample(store: Store, url: str) -> JSON | None:
+    """A copy of any object of the type a list URL lists ('/v1/checkout/sessions':
+    'checkout.session'), or a blank one, or None when that is not known."""
+    name = url.partition("?")[0].removeprefix("/v1/").replace("/", ".")
+    object_type = name.removesuffix("s")
+    stored = store.by_type.get(object_type)
+    if stored:
+        return store.render(next(iter(stored.values())))
+    template = TEMPLATES.get(object_type)
+    return template() if template else None
 
 
 def _expanded(store: Store, object_id: str, head: str) -> JSON:

@@ -1,5 +1,6 @@
 """Who may talk to the emulator over HTTP: requests naming its own loopback host,
-and, for anything that changes state, sent from its own pages or from no page.
+and, for its control routes and anything that changes state, sent from its own
+pages or from no page.
 
 The emulator runs on a developer's machine, where any web page they open can send
 requests to 127.0.0.1. A foreign `Host` header is a page that rebound its own name
@@ -14,8 +15,10 @@ from .errors import StripeError
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 # Bound to every interface: the names clients use are not known, so only loopback.
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
-# Methods a page can only send to change something.
+# Methods that change nothing: other sites may link to the hosted pages.
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# No page but the emulator's own may use these at all.
+CONTROL_PREFIX = "/_emulator"
 
 
 def allowed_hosts(bind_host: str, port: int) -> frozenset[str]:
@@ -40,6 +43,7 @@ def _netloc(url: str) -> str | None:
 
 def refusal(
     method: str,
+    path: str,
     host: str | None,
     origin: str | None,
     referer: str | None,
@@ -53,14 +57,14 @@ def refusal(
             f" not for Host {host!r}.",
             error_type="invalid_request_error",
         )
-    if method in SAFE_METHODS:
+    if method in SAFE_METHODS and not path.startswith(CONTROL_PREFIX):
         return None
     sender = origin or referer
     if sender and _netloc(sender) not in allowed:
         return StripeError(
             403,
-            "The emulator does not take state-changing requests from other sites"
-            f" (sent from {sender!r}).",
+            "The emulator does not take control or state-changing requests from"
+            f" other sites (sent from {sender!r}).",
             error_type="invalid_request_error",
         )
     return None

@@ -58,10 +58,10 @@ def create_portal_session(store: Store, params: JSON) -> JSON:
         },
         required=["customer"],
     )
+    customer = store.fetch("customer", params["customer"], "customer")
     # The portal's Return link goes there: only web addresses, never javascript:.
     if params.get("return_url"):
         as_url(params["return_url"], "return_url")
-    customer = store.fetch("customer", params["customer"], "customer")
     if params.get("configuration"):
         config = store.fetch(
             "billing_portal.configuration", params["configuration"], "configuration"

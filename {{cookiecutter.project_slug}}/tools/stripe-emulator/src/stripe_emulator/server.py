@@ -208,6 +208,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             refused = origins.refusal(
                 method,
+                path,
                 self.headers.get("Host"),
                 self.headers.get("Origin"),
                 self.headers.get("Referer"),

@@ -362,8 +362,9 @@ def _trial_end_param(params: JSON, now: int) -> int | None:
 
 def create_subscription(store: Store, params: JSON) -> JSON:
     check_params(params, SUBSCRIPTION_CREATE_FIELDS, required=["customer"])
-    customer = store.fetch("customer", params["customer"], "customer")
+    # Bad items are a 400 even for an unknown customer, as on Stripe.
     specs = items_spec(store, params.get("items"))
+    customer = store.fetch("customer", params["customer"], "customer")
     behavior = params.get("payment_behavior", "allow_incomplete")
     if behavior not in PAYMENT_BEHAVIORS:
         raise invalid(f"Invalid payment_behavior: {behavior}", param="payment_behavior")
