@@ -1,6 +1,6 @@
-"""The app's own receivers: queueing the customer e-mails, telling the site admins
-when a subscription ends, and ending the Stripe subscriptions of a subscriber that is
-deleted.
+"""The app's own receivers: queueing the customer e-mails and the seat syncs,
+telling the site admins when a subscription ends, and ending the Stripe subscriptions
+of a subscriber that is deleted.
 
 The customer e-mails (`customer_emails.py`) and the admins' notes are queued as
 Celery tasks once the change is committed; the tasks render and send them, never
@@ -22,6 +22,8 @@ from .lifecycle import cancel_before_deletion
 from .selectors import subscription_plan
 from .stripe_data import is_owing_status
 from .subscribers import subscriber_display_name, subscriber_reference
+from .sync import seats_changed
+from .tasks import sync_subscriber_task
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,18 @@ def queue_customer_email(kind: str, subscriber, **data) -> None:
             logger.exception("Could not queue the %s e-mail of %s", kind, reference)
 
     transaction.on_commit(queue)
+
+
+@receiver(seats_changed)
+def queue_seat_sync(sender, subscriber, **kwargs):
+    """Queue the seat sync of a subscriber whose seats changed, once that commits:
+    the request that changed them never waits on Stripe.
+
+    Robust: a broker that cannot be reached must not fail that request; the
+    scheduled run syncs the subscriber instead.
+    """
+    pk = subscriber.pk
+    transaction.on_commit(lambda: sync_subscriber_task.delay(pk), robust=True)
 
 
 def queue_admin_email(subject: str, message: str) -> None:

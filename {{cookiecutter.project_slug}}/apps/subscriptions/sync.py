@@ -19,9 +19,9 @@ Instead:
 - `last_synced_with_stripe` records the `billing_details_last_changed` value the
   run compared, and only moves forward: a change made meanwhile stays pending.
 
-`mark_billing_details_changed` queues a sync of its subscriber once the change
-commits, so seats reach Stripe within moments; the scheduled run puts right
-whatever that missed.
+`mark_billing_details_changed` has a sync of its subscriber queued once the change
+commits (see `receivers.queue_seat_sync`), so seats reach Stripe within moments;
+the scheduled run puts right whatever that missed.
 """
 
 import contextlib
@@ -33,8 +33,8 @@ from datetime import datetime
 
 import stripe
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .lifecycle import idempotency_key
@@ -90,6 +90,11 @@ class SyncCounts:
         return asdict(self)
 
 
+# Sent by `mark_billing_details_changed` for a subscribed subscriber (per-seat
+# billing), with `subscriber`: `receivers.queue_seat_sync` queues its sync.
+seats_changed = Signal()
+
+
 class SeatSyncDisabled(Exception):
     """Per-seat billing is off, so quantities stay as checkout set them."""
 
@@ -134,15 +139,7 @@ def mark_billing_details_changed(subscriber) -> None:
     if settings.SUBSCRIPTIONS_PER_SEAT and (
         subscribed_subscribers().filter(pk=subscriber.pk).exists()
     ):
-        # Robust: a broker that cannot be reached must not fail the request that
-        # changed the seats; the scheduled run syncs the subscriber instead.
-        transaction.on_commit(lambda: _queue_sync(subscriber.pk), robust=True)
-
-
-def _queue_sync(pk) -> None:
-    from .tasks import sync_subscriber_task  # the tasks module imports this one
-
-    sync_subscriber_task.delay(pk)
+        seats_changed.send(sender=model, subscriber=subscriber)
 
 
 def _iter_subscribed(chunk_size: int) -> Iterator:
