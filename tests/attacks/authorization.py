@@ -45,8 +45,8 @@ def concrete_path(route, seed):
     def fill(match):
         return str(values.get(match.group(2) or match.group(1), "x"))
 
-    path = CONVERTER.sub(fill, route)
-    path = REGEX_GROUP.sub(fill, path)
+    path = REGEX_GROUP.sub(fill, route)
+    path = CONVERTER.sub(fill, path)
     return "/" + path.replace("^", "").replace("$", "")
 
 
@@ -69,7 +69,7 @@ def expectation(name, path, role, method, seed):
 
     def denied(response):
         if response.status_code in DENIED:
-            if victim and victim in response.text:
+            if role != "member" and victim and victim in response.text:
                 return f"{describe(response)} shows the victim team's name"
             return None
         return f"answered {describe(response)}, expected 403/404"
@@ -87,7 +87,8 @@ def expectation(name, path, role, method, seed):
             return None
         if path == "/" + seed["admin_url"]:
             return None
-        if name == "teams:accept_invitation" and method == "GET":
+        # The invitation's token is what lets its holder see it, signed in or not.
+        if name == "teams:accept_invitation":
             return None
         return to_login
     if not team_page:

@@ -95,6 +95,8 @@ class Client:
         """Send a request; CSRF-valid unless `csrf=False`. Keeps cookies it is sent."""
         if method == "POST" and csrf and isinstance(data, dict | None):
             data = {"csrfmiddlewaretoken": self.csrf, **(data or {})}
+        elif method == "POST" and csrf and isinstance(data, list):
+            data = [("csrfmiddlewaretoken", self.csrf), *data]
         started = time.monotonic()
         response = self.http.request(
             method,

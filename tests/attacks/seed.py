@@ -106,14 +106,20 @@ def seed():
             account = user(f"{role.replace('_', '.')}@example.com")
             roles[role] = {"email": account.email, "sessions": sessions(account)}
     data["roles"] = roles
-    prices = {"recurring": [], "one_off": [], "inactive": []}
+    from apps.subscriptions.purchases import get_one_off_offers
+
+    offers = get_one_off_offers()
+    prices = {
+        "recurring": [],
+        "inactive": [],
+        "one_off": [offer.price_id for offer in offers if not offer.is_top_up],
+        "top_up": [offer.price_id for offer in offers if offer.is_top_up],
+    }
     for price in Price.objects.order_by("stripe_data__unit_amount"):
         if not price.active:
             prices["inactive"].append(price.id)
         elif price.stripe_data.get("recurring"):
             prices["recurring"].append(price.id)
-        else:
-            prices["one_off"].append(price.id)
     data["prices"] = prices
     print("SEED " + json.dumps(data))
 

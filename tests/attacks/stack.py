@@ -116,6 +116,8 @@ class Stack:
             "PORT": str(self.port),
         }
         self.seed = None
+        # Seconds each start-up command took, for the figures.
+        self.timings = {}
 
     @staticmethod
     def _create_database(postgres, database):
@@ -127,6 +129,7 @@ class Stack:
 
     def manage(self, *args, env=None, timeout=300, check=True):
         """Run `manage.py args` with the stack's settings; the CompletedProcess."""
+        started = time.monotonic()
         result = subprocess.run(
             [sys.executable, "manage.py", *map(str, args)],
             cwd=self.site,
@@ -136,6 +139,8 @@ class Stack:
             timeout=timeout,
             check=False,
         )
+        if args[0] != "shell":
+            self.timings[args[0]] = round(time.monotonic() - started, 1)
         if check and result.returncode != 0:
             raise StackError(
                 f"manage.py {' '.join(map(str, args))} exited with "
@@ -147,10 +152,10 @@ class Stack:
         """Run Python in `manage.py shell`; its stdout."""
         return self.manage("shell", "--no-imports", "-c", code, timeout=timeout).stdout
 
-    def query(self, expression):
-        """Evaluate an expression in the site (e.g. a row count); its JSON value."""
-        code = f"import json\nprint('RESULT ' + json.dumps({expression}))"
-        for line in self.shell(code).splitlines():
+    def query(self, expression, setup="", timeout=120):
+        """Evaluate an expression in the site (after `setup` code); its JSON value."""
+        code = f"import json\n{setup}\nprint('RESULT ' + json.dumps({expression}))"
+        for line in self.shell(code, timeout=timeout).splitlines():
             if line.startswith("RESULT "):
                 return json.loads(line[len("RESULT ") :])
         raise StackError(f"no result for {expression!r}")
@@ -185,7 +190,8 @@ class Stack:
             ],
             port=self.emulator_port,
         )
-        self.manage("migrate", "--noinput")
+        # dj-stripe's migrations take minutes on PostgreSQL (0002 alone, on a busy machine).
+        self.manage("migrate", "--noinput", timeout=1200)
         self.manage("collectstatic", "--noinput")
         # The operator's set-up against the emulator, as `make dev` runs it.
         self.manage(
@@ -265,10 +271,10 @@ class Stack:
 
     # Emulator control -----------------------------------------------------------
 
-    def emulator(self, method, path, **data):
+    def emulator(self, verb, route, **data):
         """Call a control route of the emulator; its JSON answer."""
         response = requests.request(
-            method, f"{self.emulator_url}/_emulator/{path}", data=data, timeout=30
+            verb, f"{self.emulator_url}/_emulator/{route}", data=data, timeout=30
         )
         response.raise_for_status()
         return response.json()
