@@ -45,6 +45,8 @@ LAYERS = {
     "views": 4,
     "decorators": 4,
     "webhooks": 4,
+    "webhook_view": 4,
+    "webhook_urls": 4,
     "payment_webhooks": 4,
     "tasks": 4,
     "email_tasks": 4,
