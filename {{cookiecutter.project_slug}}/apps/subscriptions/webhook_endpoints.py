@@ -97,7 +97,7 @@ def working_webhook_endpoint(base_url: str) -> WebhookEndpoint | None:
 
 
 def register_webhook_endpoint(base_url: str) -> WebhookEndpoint:
-    """Create an endpoint at `base_url` for dj-stripe's webhook view; store its secret."""
+    """Create an endpoint at `base_url` for the site's webhook view; store its secret."""
     djstripe_uuid = uuid4()
     data = stripe.WebhookEndpoint.create(
         url=_webhook_url(base_url, djstripe_uuid),

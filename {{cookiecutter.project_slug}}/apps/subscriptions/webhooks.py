@@ -1,7 +1,8 @@
 """dj-stripe webhook handlers: they keep the subscriber's link right and send the
 lifecycle signals, and dj-stripe's own webhook signals are passed on as the site's.
 
-dj-stripe verifies each delivery, stores the Event once (a repeated delivery is not
+The site's webhook view (`webhook_view.py`) verifies each delivery's signature;
+dj-stripe then stores the Event once (a repeated delivery is not
 processed again) and syncs the event's object before these run, in the same
 transaction. What grants access is not taken from the event's body: the Checkout
 session and the subscription are re-read from Stripe and applied
