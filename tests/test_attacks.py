@@ -61,7 +61,12 @@ def test_every_attack_and_fault_holds(option_set, tmp_path, postgres, redis_serv
     try:
         stack.start()
         for probe_class in CLASSES:
-            probe_class.run(stack, probes)
+            # A class that breaks off is a failure of its own; the others still run.
+            probes.check(
+                "stack",
+                f"{probe_class.KIND} probes ran to the end",
+                lambda probe_class=probe_class: probe_class.run(stack, probes),
+            )
         for name, process in stack.processes.items():
             probes.record(
                 "stack",

@@ -43,7 +43,7 @@ def concrete_path(route, seed):
     }
 
     def fill(match):
-        return str(values.get(match.group(2) or match.group(1), "x"))
+        return str(values.get(match.group(match.lastindex), "x"))
 
     path = REGEX_GROUP.sub(fill, route)
     path = CONVERTER.sub(fill, path)
