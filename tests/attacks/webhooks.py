@@ -112,10 +112,13 @@ def run(stack, probes):
         markers.append(label)
         marker = body.split(b'"evt_', 1)[-1].split(b'"', 1)[0].decode()
 
-        def probe(body=body, headers=headers):
+        # A body over Django's upload limit may be refused as too large instead.
+        allowed = (400, 413) if len(body) > 1_000_000 else (400,)
+
+        def probe(body=body, headers=headers, allowed=allowed):
             response = deliver(stack, path, body, headers)
-            if response.status_code != 400:
-                return f"answered {describe(response)}, expected 400"
+            if response.status_code not in allowed:
+                return f"answered {describe(response)}, expected {allowed}"
             return None
 
         named.append((label, probe, marker))
@@ -136,6 +139,9 @@ def run(stack, probes):
     probes.check(KIND, "unknown endpoint uuid", unknown_endpoint)
     stored = set(stack.query(STORED.format(markers=[m for _, _, m in named])))
     for label, _, marker in named:
+        # Signed with the endpoint's own secret, it is no forgery: only its 400 counts.
+        if label == "malformed JSON, signed":
+            continue
         probes.record(
             KIND,
             f"{label}: nothing stored",
