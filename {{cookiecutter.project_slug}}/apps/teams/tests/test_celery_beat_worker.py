@@ -1,4 +1,5 @@
-"""A real Celery worker and beat push a team's new seat count to Stripe (emulated).
+"""A real Celery worker pushes a team's new seat to Stripe (emulated) as soon as the
+member joins, and beat's scheduled sync puts back a quantity changed outside the site.
 
 Everything runs as separate processes on loopback, as in production: the Stripe
 emulator over HTTP, Redis (a throwaway redis-server, or REDIS_URL) or else the
@@ -85,6 +86,20 @@ from apps.teams.models import Team
 add_member(team=Team.objects.get(pk={team}), user=new_user())
 """
 
+# The quantity lowered in Stripe (as in its Dashboard) and mirrored locally, as the
+# webhook would; the team's seats do not change.
+LOWER_IN_STRIPE = """
+import stripe
+from apps.subscriptions.stripe_client import stripe_options
+from apps.subscriptions.transitions import apply_subscription
+subscription = stripe.Subscription.retrieve("{subscription}", **stripe_options())
+item = subscription["items"]["data"][0]
+stripe.Subscription.modify(
+    "{subscription}", items=[{{"id": item["id"], "quantity": 1}}], **stripe_options()
+)
+apply_subscription("{subscription}")
+"""
+
 
 @pytest.fixture
 def processes(tmp_path):
@@ -164,16 +179,16 @@ def emulator_quantity(env, subscription_id) -> int:
         return json.load(response)["items"]["data"][0]["quantity"]
 
 
-def test_beat_and_a_worker_push_a_new_seat_to_stripe(site_env, processes):
+def test_a_worker_pushes_a_new_seat_and_beat_corrects_stripe(site_env, processes):
     try:
-        push_a_new_seat_through_celery(site_env, processes)
+        push_seats_through_celery(site_env, processes)
     except BaseException:
         # The processes' own logs say why, where an assertion alone cannot.
         print(processes.logs())
         raise
 
 
-def push_a_new_seat_through_celery(site_env, processes):
+def push_seats_through_celery(site_env, processes):
     manage(site_env, "migrate", "--run-syncdb", "--verbosity", "0")
     output = manage(site_env, "shell", "-c", SUBSCRIBE)
     created = json.loads(output.strip().splitlines()[-1])
@@ -194,15 +209,24 @@ def push_a_new_seat_through_celery(site_env, processes):
         ],
         site_env,
     )
-    beat = processes.start(
-        "beat", [*celery, "beat", "--loglevel", "INFO", "--max-interval", "1"], site_env
-    )
 
+    # No beat yet: the sync queued when the member joins carries the seat alone.
     manage(site_env, "shell", "-c", textwrap.dedent(ADD_MEMBER.format(**created)))
-
     wait_for(
         lambda: emulator_quantity(site_env, created["subscription"]) == 3,
         "the third seat to reach the emulator",
+        [worker],
+    )
+    assert "sync_subscriber_task" in (processes.log_dir / "worker.log").read_text()
+
+    manage(site_env, "shell", "-c", textwrap.dedent(LOWER_IN_STRIPE.format(**created)))
+    assert emulator_quantity(site_env, created["subscription"]) == 1
+    beat = processes.start(
+        "beat", [*celery, "beat", "--loglevel", "INFO", "--max-interval", "1"], site_env
+    )
+    wait_for(
+        lambda: emulator_quantity(site_env, created["subscription"]) == 3,
+        "beat's sync to put the three seats back",
         [worker, beat],
     )
     assert "sync_subscriptions_task" in (processes.log_dir / "beat.log").read_text()
