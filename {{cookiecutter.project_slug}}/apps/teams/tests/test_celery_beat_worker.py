@@ -95,7 +95,7 @@ from apps.subscriptions.transitions import apply_subscription
 subscription = stripe.Subscription.retrieve("{subscription}", **stripe_options())
 item = subscription["items"]["data"][0]
 stripe.Subscription.modify(
-    "{subscription}", items=[{{"id": item["id"], "quantity": 1}}], **stripe_options()
+    "{subscription}", items=[dict(id=item["id"], quantity=1)], **stripe_options()
 )
 apply_subscription("{subscription}")
 """
