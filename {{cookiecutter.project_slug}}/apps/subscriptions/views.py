@@ -48,16 +48,6 @@ CHECKOUT_CANCELLED = "cancelled"
 PORTAL_RETURN_KEY = "subscriptions_portal_return"
 
 
-def stripe_calling_view(view):
-    """Run a view that calls Stripe outside a request-long transaction.
-
-    Under ATOMIC_REQUESTS a page waiting on Stripe would keep the rows it wrote
-    locked (on SQLite, the whole database's write lock) for as long as Stripe takes.
-    The services commit their writes in short transactions of their own instead.
-    """
-    return transaction.non_atomic_requests(view)
-
-
 def _render(request, template, subscriber, context):
     context = {
         "subscriber": subscriber,
@@ -110,7 +100,6 @@ def _stripe_unavailable(request, subscriber, doing: str):
     return redirect(subscriber_reverse("subscription", subscriber))
 
 
-@stripe_calling_view
 @require_GET
 @subscriber_required
 def subscription(request):
@@ -183,7 +172,6 @@ def _checkout_redirect(request, subscriber, price_id):
     return redirect(target.url)
 
 
-@stripe_calling_view
 @require_POST
 @billing_manager_required
 def create_checkout(request):
@@ -191,7 +179,9 @@ def create_checkout(request):
     return _checkout_redirect(request, request.subscriber, request.POST.get("price_id"))
 
 
-@stripe_calling_view
+# Outside a request-long transaction: dj-stripe's syncs commit as they go, so the
+# page holds no row lock while Stripe answers, and a deadlock can be tried again.
+@transaction.non_atomic_requests
 @require_GET
 @subscriber_required
 def checkout_success(request):
@@ -228,7 +218,6 @@ def _top_up_amount(value: str, currency: str) -> int | None:
     return to_minor_units(amount, currency) if amount.is_finite() else None
 
 
-@stripe_calling_view
 @require_POST
 @billing_manager_required
 def buy(request):
@@ -260,7 +249,6 @@ def buy(request):
     return redirect(url)
 
 
-@stripe_calling_view
 @require_GET
 @subscriber_required
 def purchase_success(request):
@@ -287,7 +275,6 @@ def purchase_success(request):
 PROMOTION_CODE_MAX_LENGTH = 100
 
 
-@stripe_calling_view
 @require_POST
 @billing_manager_required
 def apply_promotion_code(request):
@@ -326,7 +313,6 @@ def _expect_portal_return(request, subscriber) -> None:
     request.session[PORTAL_RETURN_KEY] = subscriber_reverse("subscription", subscriber)
 
 
-@stripe_calling_view
 @require_POST
 @billing_manager_required
 def billing_portal(request):
@@ -334,7 +320,6 @@ def billing_portal(request):
     return _portal_redirect(request, request.subscriber)
 
 
-@stripe_calling_view
 @require_POST
 @billing_manager_required
 def resume_subscription(request):
@@ -381,7 +366,6 @@ def resume_subscription(request):
 # payment work, through log in too. Like `pricing_checkout`, it is not protected
 # against cross-site requests, and need not be: it only opens a portal session on
 # the user's own billing, where nothing changes until the user acts.
-@stripe_calling_view
 @require_GET
 @subscriber_required
 def update_card(request):
@@ -440,7 +424,6 @@ def pricing(request):
 # requests as a POST would be, and that is acceptable: it only opens a Checkout
 # session (or the portal) for the user's own billing, which changes nothing until
 # the user completes the payment on Stripe's page.
-@stripe_calling_view
 @require_GET
 @login_required
 def pricing_checkout(request, price_id):
