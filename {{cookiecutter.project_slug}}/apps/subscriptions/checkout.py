@@ -8,7 +8,6 @@ from enum import StrEnum
 
 import stripe
 from django.conf import settings
-from django.db import OperationalError, connection
 from djstripe.models import Customer, Price, Product
 from djstripe.settings import djstripe_settings
 
@@ -274,29 +273,6 @@ def customer_belongs_to(subscriber, session) -> bool:
     return (customer.get("created") or 0) >= (session.get("created") or 0)
 
 
-# PostgreSQL's SQLSTATE for a transaction it chose to end to break a deadlock.
-DEADLOCK_DETECTED = "40P01"
-
-
-def _link_once_more_after_a_deadlock(subscriber, subscription_id):
-    """`link_subscription`, tried again once if PostgreSQL broke a deadlock with it.
-
-    The return page and the webhook of the same Checkout provision at once, and
-    dj-stripe's syncs in each lock the same customer, price and product rows in
-    their own order. Linking is idempotent, so the loser of a deadlock tries again;
-    inside a caller's transaction (the webhook's) it cannot, and Stripe retries the
-    delivery instead.
-    """
-    try:
-        return link_subscription(subscriber, subscription_id)
-    except OperationalError as error:
-        deadlock = getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
-        if not deadlock or connection.in_atomic_block:
-            raise
-        logger.warning("Linking %s met a deadlock; trying again", subscription_id)
-        return link_subscription(subscriber, subscription_id)
-
-
 def complete_checkout_session(session_id, subscriber=None) -> CheckoutResult:
     """Provision the subscription of a completed Checkout session: Checkout's return
     page and the `checkout.session.completed` webhook.
@@ -325,9 +301,7 @@ def complete_checkout_session(session_id, subscriber=None) -> CheckoutResult:
         raise CheckoutSessionNotFound(session_id)
     if not session_is_paid(session):
         return CheckoutResult(CheckoutOutcome.NOT_PAID, owner)
-    result = _link_once_more_after_a_deadlock(
-        owner, stripe_id(session.get("subscription"))
-    )
+    result = link_subscription(owner, stripe_id(session.get("subscription")))
     outcome = (
         CheckoutOutcome.PROVISIONED
         if result.changed

@@ -9,7 +9,6 @@ from allauth.account.adapter import get_adapter as get_account_adapter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -179,9 +178,6 @@ def create_checkout(request):
     return _checkout_redirect(request, request.subscriber, request.POST.get("price_id"))
 
 
-# Outside a request-long transaction: dj-stripe's syncs commit as they go, so the
-# page holds no row lock while Stripe answers, and a deadlock can be tried again.
-@transaction.non_atomic_requests
 @require_GET
 @subscriber_required
 def checkout_success(request):

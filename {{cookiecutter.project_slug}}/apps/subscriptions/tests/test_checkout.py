@@ -1,14 +1,12 @@
 """Checkout against the emulator: starting it, and provisioning on return or webhook."""
 
 import re
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import OperationalError
 from djstripe.models import Customer, Subscription
 
-from apps.subscriptions import checkout, signals, views
+from apps.subscriptions import checkout, signals
 from apps.subscriptions.subscribers import subscriber_reference
 from apps.subscriptions.tests.concurrency import run_at_once
 
@@ -289,39 +287,3 @@ def test_use_https_in_absolute_urls_sets_the_scheme_of_every_url_stripe_gets(
     ]
     assert [urlsplit(url).scheme for url in handed_to_stripe] == [scheme] * 3
     assert {urlsplit(url).netloc for url in handed_to_stripe} == {"testserver"}
-
-
-class Deadlock(Exception):
-    sqlstate = "40P01"
-
-
-def _deadlocked_once(calls):
-    def link(subscriber, subscription_id):
-        calls.append(subscription_id)
-        if len(calls) == 1:
-            raise OperationalError("deadlock detected") from Deadlock()
-        return "linked"
-
-    return link
-
-
-@pytest.mark.parametrize("in_transaction, tries", [(False, 2), (True, 1)])
-def test_a_deadlock_while_linking_is_tried_again_outside_a_transaction(
-    monkeypatch, in_transaction, tries
-):
-    calls = []
-    monkeypatch.setattr(checkout, "link_subscription", _deadlocked_once(calls))
-    monkeypatch.setattr(
-        checkout, "connection", SimpleNamespace(in_atomic_block=in_transaction)
-    )
-    if in_transaction:
-        # The webhook's transaction is lost: Stripe delivers the event again.
-        with pytest.raises(OperationalError):
-            checkout._link_once_more_after_a_deadlock(None, "sub_1")
-    else:
-        assert checkout._link_once_more_after_a_deadlock(None, "sub_1") == "linked"
-    assert calls == ["sub_1"] * tries
-
-
-def test_the_return_page_provisions_outside_a_request_transaction():
-    assert views.checkout_success._non_atomic_requests == {"default"}
