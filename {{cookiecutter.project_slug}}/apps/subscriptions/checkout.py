@@ -8,6 +8,7 @@ from enum import StrEnum
 
 import stripe
 from django.conf import settings
+from django.db import OperationalError, connection, transaction
 from djstripe.models import Customer, Price, Product
 from djstripe.settings import djstripe_settings
 
@@ -273,6 +274,33 @@ def customer_belongs_to(subscriber, session) -> bool:
     return (customer.get("created") or 0) >= (session.get("created") or 0)
 
 
+# PostgreSQL's SQLSTATE for a transaction it stopped to break a deadlock.
+DEADLOCK_DETECTED = "40P01"
+
+
+def _link_retrying_a_deadlock(subscriber, subscription_id):
+    """`link_subscription` in a savepoint, tried once more if PostgreSQL broke a
+    deadlock with it.
+
+    Checkout's return page and its webhook provision at once, and dj-stripe's syncs
+    in each lock customer, price and product rows in their own order. Rolling back
+    to the savepoint releases what the loser locked in it, so the winner goes on;
+    linking is idempotent, so the loser then simply tries again. SQLite has no
+    row locks to deadlock on.
+    """
+    if connection.vendor != "postgresql":
+        return link_subscription(subscriber, subscription_id)
+    for last_try in (False, True):
+        try:
+            with transaction.atomic():
+                return link_subscription(subscriber, subscription_id)
+        except OperationalError as error:
+            deadlock = getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+            if last_try or not deadlock:
+                raise
+            logger.warning("Linking %s met a deadlock; trying again", subscription_id)
+
+
 def complete_checkout_session(session_id, subscriber=None) -> CheckoutResult:
     """Provision the subscription of a completed Checkout session: Checkout's return
     page and the `checkout.session.completed` webhook.
@@ -301,7 +329,7 @@ def complete_checkout_session(session_id, subscriber=None) -> CheckoutResult:
         raise CheckoutSessionNotFound(session_id)
     if not session_is_paid(session):
         return CheckoutResult(CheckoutOutcome.NOT_PAID, owner)
-    result = link_subscription(owner, stripe_id(session.get("subscription")))
+    result = _link_retrying_a_deadlock(owner, stripe_id(session.get("subscription")))
     outcome = (
         CheckoutOutcome.PROVISIONED
         if result.changed

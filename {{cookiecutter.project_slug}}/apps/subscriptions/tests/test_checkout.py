@@ -4,6 +4,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import OperationalError
 from djstripe.models import Customer, Subscription
 
 from apps.subscriptions import checkout, signals
@@ -287,3 +288,50 @@ def test_use_https_in_absolute_urls_sets_the_scheme_of_every_url_stripe_gets(
     ]
     assert [urlsplit(url).scheme for url in handed_to_stripe] == [scheme] * 3
     assert {urlsplit(url).netloc for url in handed_to_stripe} == {"testserver"}
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def _deadlocked(calls, times):
+    def link(subscriber, subscription_id):
+        calls.append(subscription_id)
+        if len(calls) <= times:
+            raise OperationalError("deadlock detected") from Deadlock()
+        return "linked"
+
+    return link
+
+
+@pytest.fixture
+def on_postgresql(monkeypatch):
+    monkeypatch.setattr(checkout.connection, "vendor", "postgresql")
+
+
+def test_a_link_that_lost_a_deadlock_is_tried_once_more(monkeypatch, on_postgresql):
+    calls = []
+    monkeypatch.setattr(checkout, "link_subscription", _deadlocked(calls, 1))
+    assert checkout._link_retrying_a_deadlock(None, "sub_1") == "linked"
+    assert calls == ["sub_1", "sub_1"]
+
+
+def test_a_second_deadlock_is_raised(monkeypatch, on_postgresql):
+    calls = []
+    monkeypatch.setattr(checkout, "link_subscription", _deadlocked(calls, 2))
+    with pytest.raises(OperationalError):
+        checkout._link_retrying_a_deadlock(None, "sub_1")
+    assert calls == ["sub_1", "sub_1"]
+
+
+def test_other_database_errors_are_not_tried_again(monkeypatch, on_postgresql):
+    calls = []
+
+    def link(subscriber, subscription_id):
+        calls.append(subscription_id)
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(checkout, "link_subscription", link)
+    with pytest.raises(OperationalError):
+        checkout._link_retrying_a_deadlock(None, "sub_1")
+    assert calls == ["sub_1"]
