@@ -1,10 +1,7 @@
 """The endpoint for events forwarded by the Stripe CLI: a local row whose secret is
 the CLI's, so that dj-stripe accepts what `stripe listen` signs."""
 
-import hashlib
-import hmac
 import json
-import time
 from io import StringIO
 
 import pytest
@@ -13,6 +10,8 @@ from django.core.management import CommandError, call_command
 from djstripe.models import WebhookEndpoint, WebhookEventTrigger
 
 from apps.subscriptions.stripe_client import stripe_options
+
+from .signing import stripe_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -29,15 +28,6 @@ def _store(*args) -> str:
         stdout=out,
     )
     return out.getvalue()
-
-
-def _signed(body: str, secret: str) -> str:
-    """A Stripe-Signature header as the CLI writes it."""
-    timestamp = int(time.time())
-    digest = hmac.new(
-        secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256
-    ).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 def test_the_endpoint_is_stored_locally_and_named_for_stripe_listen(stripe_emulator):
@@ -84,13 +74,13 @@ def test_an_event_signed_with_the_cli_secret_is_accepted(client, stripe_emulator
         path,
         body,
         content_type="application/json",
-        headers={"Stripe-Signature": _signed(body, CLI_SECRET)},
+        headers={"Stripe-Signature": stripe_signature(body, CLI_SECRET)},
     )
     forged = client.post(
         path,
         body,
         content_type="application/json",
-        headers={"Stripe-Signature": _signed(body, "whsec_" + "x" * 32)},
+        headers={"Stripe-Signature": stripe_signature(body, "whsec_" + "x" * 32)},
     )
 
     assert (accepted.status_code, forged.status_code) == (200, 400)
